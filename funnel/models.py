@@ -1,0 +1,1 @@
+"""Funnel stages and each lead's stage history."""

@@ -1,0 +1,1 @@
+"""Leads, lead definitions, scoring and intake."""

@@ -1,0 +1,42 @@
+"""GET /healthz reports the database, the broker and the worker's heartbeat."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from sla.services.health import heartbeat_record
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthy_with_database_and_broker(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"] == "ok"
+    assert body["broker"] == "ok"
+    assert body["worker"] == "waiting for first heartbeat"
+
+
+def test_unreachable_broker_answers_503_naming_it(client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["broker"].startswith("down")
+    assert response.json()["database"] == "ok"
+
+
+def test_recent_heartbeat_reports_worker_ok(client):
+    heartbeat_record(name="worker", at=timezone.now() - timedelta(seconds=30))
+    body = client.get("/healthz").json()
+    assert body["worker"] == "ok"
+    assert body["worker_last_seen_at"] is not None
+
+
+def test_worker_silent_for_five_ticks_is_stale_and_unhealthy(client):
+    heartbeat_record(name="worker", at=timezone.now() - timedelta(minutes=6))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["worker"] == "stale"
