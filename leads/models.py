@@ -1,1 +1,213 @@
-"""Leads, lead definitions, scoring and intake."""
+"""Lead definitions (versioned), leads with their score and verdict, touches, reason codes."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ReasonCode(models.Model):
+    """Why sales rejects a lead: configurable data, seeded with the contract's defaults."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    label = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+
+    def __str__(self):
+        return self.label
+
+
+class LeadDefinition(models.Model):
+    """What a good lead is, what it is not, how to handle it, and how to score it.
+
+    The row holds the current terms; every edit adds a LeadDefinitionVersion, and each
+    lead points at the version it was judged against, so history is never rewritten.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    good_lead = models.TextField(blank=True)
+    not_a_lead = models.TextField(blank=True)
+    handling = models.TextField(blank=True)
+    qualify_at = models.PositiveIntegerField(default=50)
+    criteria = models.JSONField(default=list, blank=True)
+    disqualifiers = models.JSONField(default=list, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} (v{self.version})"
+
+    @property
+    def current_version(self) -> "LeadDefinitionVersion":
+        return self.versions.get(version=self.version)
+
+
+class LeadDefinitionVersion(models.Model):
+    """A frozen copy of a definition's terms, as they were from `created_at` on."""
+
+    definition = models.ForeignKey(
+        LeadDefinition, on_delete=models.CASCADE, related_name="versions"
+    )
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=200)
+    good_lead = models.TextField(blank=True)
+    not_a_lead = models.TextField(blank=True)
+    handling = models.TextField(blank=True)
+    qualify_at = models.PositiveIntegerField()
+    criteria = models.JSONField(default=list)
+    disqualifiers = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["definition", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["definition", "version"], name="definition_version_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} v{self.version}"
+
+
+class Lead(models.Model):
+    class Verdict(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    # --- who the lead is (delivered by marketing) ---
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    company_size = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=100, blank=True)
+    external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (unique when set)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    attributes = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField()
+
+    # --- how it was judged ---
+    definition_version = models.ForeignKey(
+        LeadDefinitionVersion, on_delete=models.PROTECT, related_name="leads"
+    )
+    score = models.IntegerField(default=0)
+    qualifies = models.BooleanField(default=False)
+    score_explanation = models.JSONField(default=list, blank=True)
+    disqualified_by = models.JSONField(default=list, blank=True)
+
+    # --- where it is and who answers for it ---
+    stage = models.ForeignKey("funnel.Stage", on_delete=models.PROTECT, related_name="leads")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_leads",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+
+    # --- sales' verdict and the end of the lead's clocks ---
+    verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.PENDING)
+    verdict_reason = models.ForeignKey(
+        ReasonCode, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+    )
+    verdict_note = models.TextField(blank=True)
+    verdict_at = models.DateTimeField(null=True, blank=True)
+    verdict_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    abandoned_at = models.DateTimeField(null=True, blank=True)
+    abandon_reason = models.CharField(max_length=200, blank=True)
+    abandon_note = models.TextField(blank=True)
+    abandoned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Rejected, abandoned, or moved to a won or lost stage."
+    )
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=Q(external_id__isnull=False) & ~Q(external_id=""),
+                name="lead_external_id_once",
+            ),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="lead_idempotency_key_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "received_at"]),
+            models.Index(fields=["team", "received_at"]),
+            models.Index(fields=["received_at"]),
+        ]
+
+    def __str__(self):
+        name = f"{self.first_name} {self.last_name}".strip() or self.email
+        return f"{name} ({self.company})" if self.company else name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class Touch(models.Model):
+    """A contact attempt by sales."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+        SOCIAL = "social", "Social"
+
+    class Outcome(models.TextChoices):
+        NO_ANSWER = "no_answer", "No answer"
+        LEFT_MESSAGE = "left_message", "Left message"
+        CONNECTED = "connected", "Connected"
+        BOUNCED = "bounced", "Bounced"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["lead", "at"])]
+
+    def __str__(self):
+        return (
+            f"{self.get_kind_display()} ({self.get_outcome_display()}) at {self.at:%Y-%m-%d %H:%M}"
+        )

@@ -126,7 +126,7 @@ def main(argv=None) -> int:
 
     for proc in procs.values():
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            proc.terminate()  # each stops its own children (Celery's pool) cleanly
     deadline = time.monotonic() + 10
     for proc in procs.values():
         try:

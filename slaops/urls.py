@@ -11,6 +11,9 @@ api_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("funnel.api_urls")),
+    path("", include("leads.api_urls")),
+    path("", include("sla.api_urls")),
 ]
 
 urlpatterns = [
@@ -20,4 +23,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("", include("funnel.urls")),
+    path("", include("leads.urls")),
+    path("", include("sla.urls")),
 ]

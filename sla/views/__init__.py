@@ -1,0 +1,1 @@
+"""The sla pages: one module per area, wired in sla/urls.py."""
