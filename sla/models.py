@@ -1,5 +1,8 @@
 """Business calendars, agreements, clocks, flags and the worker heartbeat."""
 
+import functools
+import json
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -38,16 +41,28 @@ class BusinessCalendar(models.Model):
         try:
             spec = WorkCalendar.from_spec(self.timezone, self.working_hours, self.holidays or [])
         except CalendarSpecError as exc:
-            raise ValidationError({exc.field: str(exc)}) from exc
+            raise ValidationError({exc.field: exc.message}) from exc
         # Store the normalised form (sorted windows, sorted unique holidays).
         normal = spec.to_spec()
         self.working_hours = normal["working_hours"]
         self.holidays = normal["holidays"]
 
     def as_work_calendar(self):
-        from sla.business_time import WorkCalendar
+        """The engine's immutable calendar; shared between calls so its day cache is reused."""
+        key = (
+            self.timezone,
+            json.dumps(self.working_hours, sort_keys=True),
+            tuple(self.holidays or ()),
+        )
+        return _work_calendar(key)
 
-        return WorkCalendar.from_spec(self.timezone, self.working_hours, self.holidays or [])
+
+@functools.lru_cache(maxsize=256)
+def _work_calendar(key):
+    from sla.business_time import WorkCalendar
+
+    timezone, hours, holidays = key
+    return WorkCalendar.from_spec(timezone, json.loads(hours), holidays)
 
 
 class WorkerHeartbeat(models.Model):
