@@ -2,4 +2,8 @@
 
 from django.urls import path  # noqa: F401
 
-urlpatterns = []
+from funnel import views
+
+urlpatterns = [
+    path("funnel/", views.stage_list_page, name="stage-list"),
+]

@@ -211,3 +211,21 @@ class Touch(models.Model):
         return (
             f"{self.get_kind_display()} ({self.get_outcome_display()}) at {self.at:%Y-%m-%d %H:%M}"
         )
+
+
+class AssignmentCursor(models.Model):
+    """Where round robin stopped in a team: the last rep who was given a lead.
+
+    Delivery locks this row, so concurrent deliveries to one team take turns and the
+    reps' counts stay within one lead of each other.
+    """
+
+    team = models.OneToOneField(
+        "accounts.Team", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self):
+        return f"{self.team_id} → {self.last_user_id}"

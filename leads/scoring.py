@@ -3,7 +3,8 @@
 A criterion names a lead field (`company_size`) or an attribute (`attributes.industry`),
 an op and a value. A criterion on a missing field simply does not match. The score is the
 sum of the points of the criteria met; any disqualifier that matches strikes the lead,
-whatever its score. Pure functions: no ORM.
+whatever its score. Text compares case-insensitively and numbers given as text compare as
+numbers. Pure functions: no ORM.
 """
 
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ LEAD_FIELDS = (
     "source",
     "external_id",
 )
+MAX_POINTS = 10_000
 _MISSING = object()
+_SCALARS = (str, int, float, bool)
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,10 @@ class ScoreResult:
 def field_value(data: dict, name: str):
     """The value a criterion looks at, or _MISSING when the lead does not have it."""
     if name.startswith("attributes."):
-        value = (data.get("attributes") or {}).get(name.removeprefix("attributes."), _MISSING)
+        attributes = data.get("attributes")
+        if not isinstance(attributes, dict):
+            return _MISSING
+        value = attributes.get(name.removeprefix("attributes."), _MISSING)
     else:
         value = data.get(name, _MISSING)
     if value is None or value == "":
@@ -44,22 +50,43 @@ def field_value(data: dict, name: str):
 
 
 def _number(value):
+    """The value as a finite Decimal, or None (booleans, NaN and infinities are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, _SCALARS):
+        return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
+    # NaN would raise on ordering comparisons; an infinity is no company size either.
+    return number if number.is_finite() else None
 
 
 def _norm(value):
+    if isinstance(value, bool):  # JSON true and the text "true" mean the same to a person
+        return "true" if value else "false"
     return value.strip().casefold() if isinstance(value, str) else value
+
+
+def _equal(left, right) -> bool:
+    if _norm(left) == _norm(right):
+        return True
+    number = _number(left)
+    return number is not None and number == _number(right)
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _exists_wanted(expected) -> bool:
+    return expected is None or _norm(expected) in ("true", 1)
 
 
 def matches(data: dict, rule: dict) -> bool:
     op, expected = rule["op"], rule.get("value")
     value = field_value(data, rule["field"])
     if op == "exists":
-        present = value is not _MISSING
-        return present if expected in (None, True, "true", 1) else not present
+        return (value is not _MISSING) == _exists_wanted(expected)
     if value is _MISSING:
         return False
     if op in ("gte", "lte"):
@@ -68,17 +95,13 @@ def matches(data: dict, rule: dict) -> bool:
             return False
         return left >= right if op == "gte" else left <= right
     if op == "in":
-        options = expected if isinstance(expected, list) else [expected]
-        return _norm(value) in {_norm(o) for o in options} or str(value) in {
-            str(o) for o in options
-        }
+        # A multi-valued attribute (a list of tags) is in when any of its values is.
+        return any(_equal(v, o) for v in _as_list(value) for o in _as_list(expected))
     if op == "contains":
         if isinstance(value, list):
-            return _norm(expected) in {_norm(v) for v in value}
+            return any(_equal(v, expected) for v in value)
         return str(_norm(expected)) in str(_norm(value))
-    equal = _norm(value) == _norm(expected) or (
-        _number(value) is not None and _number(value) == _number(expected)
-    )
+    equal = _equal(value, expected)
     return equal if op == "eq" else not equal
 
 
@@ -101,7 +124,11 @@ def score(
 
 
 def _describe(rule: dict) -> str:
-    return f"{rule['field']} {rule['op']} {rule.get('value')!r}"
+    """The fallback label of a rule without one: `company_size gte 50`, `email exists`."""
+    value = rule.get("value")
+    if rule["op"] == "exists" and value is None:
+        return f"{rule['field']} exists"
+    return f"{rule['field']} {rule['op']} {value!r}"
 
 
 def validate_rules(rules, *, with_points: bool) -> list[str]:
@@ -124,15 +151,36 @@ def validate_rules(rules, *, with_points: bool) -> list[str]:
             )
         if rule.get("op") not in OPS:
             errors.append(f"{where}: op {rule.get('op')!r} is not one of {', '.join(OPS)}")
-        elif rule["op"] in ("gte", "lte") and _number(rule.get("value")) is None:
-            errors.append(f"{where}: {rule['op']} needs a number as value")
-        elif rule["op"] == "in" and not isinstance(rule.get("value"), list):
-            errors.append(f"{where}: in needs a list as value")
-        elif rule["op"] not in ("exists",) and rule.get("value") in (None, ""):
-            errors.append(f"{where}: {rule['op']} needs a value")
-        if with_points and not isinstance(rule.get("points"), int):
+        else:
+            errors.extend(f"{where}: {message}" for message in _value_errors(rule))
+        points = rule.get("points")
+        if with_points and (not isinstance(points, int) or isinstance(points, bool)):
             errors.append(f"{where}: points must be a whole number")
+        elif with_points and abs(points) > MAX_POINTS:
+            # A lead's score is stored as a database integer: keep every sum far inside it.
+            errors.append(f"{where}: points must be between -{MAX_POINTS} and {MAX_POINTS}")
         label = rule.get("label")
         if label is not None and not isinstance(label, str):
             errors.append(f"{where}: label must be text")
     return errors
+
+
+def _value_errors(rule: dict) -> list[str]:
+    op, value = rule["op"], rule.get("value")
+    if op == "exists":
+        if value is not None and _norm(value) not in ("true", "false"):
+            return ["exists takes true or false as value (or none, meaning true)"]
+        return []
+    if op in ("gte", "lte"):
+        return [] if _number(value) is not None else [f"{op} needs a number as value"]
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            return ["in needs a non-empty list as value"]
+        if not all(isinstance(v, _SCALARS) for v in value):
+            return ["in takes a list of texts, numbers or true/false"]
+        return []
+    if value is None or value == "":
+        return [f"{op} needs a value"]
+    if not isinstance(value, _SCALARS):
+        return [f"{op} needs a text, a number or true/false as value"]
+    return []

@@ -3,8 +3,23 @@
 from django.urls import path  # noqa: F401
 from rest_framework.routers import SimpleRouter
 
+from sla.api.agreements import AgreementViewSet  # noqa: E402
+from sla.api.calendars import CalendarViewSet  # noqa: E402
+from sla.api.compliance import ComplianceView  # noqa: E402
+from sla.api.flags import FlagViewSet  # noqa: E402
+from sla.api.lead_csv import LeadExportView, LeadImportView  # noqa: E402
+from sla.api.leads import LeadViewSet  # noqa: E402
+
 router = SimpleRouter()
+router.register("calendars", CalendarViewSet, basename="calendar")
+router.register("agreements", AgreementViewSet, basename="agreement")
+router.register("leads", LeadViewSet, basename="lead")
+router.register("flags", FlagViewSet, basename="flag")
 
 urlpatterns = [
+    # Before the router: these would otherwise read as a lead's id.
+    path("leads/import/", LeadImportView.as_view(), name="lead-import"),
+    path("leads/export.csv", LeadExportView.as_view(), name="lead-export"),
+    path("compliance/", ComplianceView.as_view(), name="compliance"),
     *router.urls,
 ]

@@ -1,17 +1,26 @@
-"""Demo data for `manage.py seed_demo`: one login per role, teams and a calendar.
+"""Demo data for `manage.py seed_demo`: one login per role and a realistic month.
 
-Idempotent: running it again updates the same rows instead of adding more.
+Two agreements (New York inbound, London partner-sourced), their teams and reps, and
+a few hundred leads over the last 30 days, worked through the same services the API
+uses: touches in time and late, verdicts, stage moves, abandons, one manager override.
+Idempotent: a second run updates the logins and adds no lead.
 """
 
+import random
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 
-from accounts.models import Role, Team
+from accounts.models import Role, Team, User
 from accounts.services import user_create_or_update
-from sla.models import BusinessCalendar
+from leads.models import Lead, LeadDefinition
+from sla.business_time import add_business_minutes, month_of
+from sla.models import Agreement, BusinessCalendar
 
 DEMO_PASSWORD = "slaops-demo"
+DEMO_LEADS_PER_AGREEMENT = 160
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 
 @dataclass(frozen=True)
@@ -25,26 +34,128 @@ class DemoLogin:
 
 DEMO_LOGINS = [
     DemoLogin("maria", Role.MARKETING, "Demand Gen", "Maria", "Marketer"),
+    DemoLogin("priya", Role.MARKETING, "Partner Marketing", "Priya", "Patel"),
     DemoLogin("sam", Role.SALES, "Inside Sales", "Sam", "Seller"),
     DemoLogin("sofia", Role.SALES, "Inside Sales", "Sofia", "Sanchez"),
     DemoLogin("raj", Role.SALES, "Inside Sales", "Raj", "Rao"),
     DemoLogin("morgan", Role.SALES_MANAGER, "Inside Sales", "Morgan", "Manager"),
+    DemoLogin("liam", Role.SALES, "Enterprise Sales", "Liam", "Lewis"),
+    DemoLogin("olivia", Role.SALES, "Enterprise Sales", "Olivia", "Owen"),
+    DemoLogin("noah", Role.SALES_MANAGER, "Enterprise Sales", "Noah", "North"),
     DemoLogin("erin", Role.EXECUTIVE, None, "Erin", "Executive"),
     DemoLogin("admin", Role.ADMIN, None, "Ada", "Admin"),
 ]
 
+COMPANIES = [
+    "Acme Corp",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Wonka Industries",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Vandelay",
+    "Pied Piper",
+    "Aperture",
+    "Massive Dynamic",
+    "Oscorp",
+    "Gringotts",
+    "Monsters Inc",
+    "Dunder Mifflin",
+    "Prestige Worldwide",
+]
+FIRST = [
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Dan",
+    "Ella",
+    "Finn",
+    "Grace",
+    "Hugo",
+    "Isla",
+    "Jack",
+    "Kara",
+    "Leo",
+]
+LAST = ["Adams", "Brown", "Clark", "Davis", "Evans", "Fox", "Green", "Hill", "Irwin", "Jones"]
+TITLES = ["VP Sales", "Head of Ops", "CTO", "Marketing Lead", "Student", "Founder", "IT Manager"]
+SOURCES = ["webinar", "ebook", "paid_search", "partner", "event", "referral"]
 
-@transaction.atomic
-def demo_seed() -> list[DemoLogin]:
+
+def _calendar(name, zone, holidays) -> BusinessCalendar:
     calendar, _ = BusinessCalendar.objects.get_or_create(
-        name="New York office",
+        name=name,
         defaults={
-            "timezone": "America/New_York",
-            "working_hours": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
-            "holidays": ["2026-11-26", "2026-12-25", "2027-01-01"],
+            "timezone": zone,
+            "working_hours": {d: [["09:00", "12:30"], ["13:30", "17:30"]] for d in WEEKDAYS},
+            "holidays": holidays,
         },
     )
+    return calendar
+
+
+def _definition(name, qualify_at, criteria, now) -> LeadDefinition:
+    from leads.services import definition_create
+
+    existing = LeadDefinition.objects.filter(name=name).first()
+    if existing:
+        return existing
+    return definition_create(
+        by=None,
+        name=name,
+        good_lead="A company of 50+ people with a buying role, reached with consent.",
+        not_a_lead="Students, job seekers, competitors, and personal e-mail sign-ups.",
+        handling="Call within the first-touch window, then follow the cadence; log every attempt.",
+        qualify_at=qualify_at,
+        criteria=criteria,
+        disqualifiers=[
+            {"field": "title", "op": "contains", "value": "student", "label": "Student"},
+            {"field": "attributes.competitor", "op": "eq", "value": True, "label": "Competitor"},
+        ],
+    )
+
+
+def _agreement(name, marketing, sales, calendar, definition, quota, now) -> Agreement:
+    from sla.services.agreements import agreement_create
+
+    existing = Agreement.objects.filter(name=name).first()
+    if existing:
+        return existing
+    start = (now - timedelta(days=120)).date().replace(day=1)
+    return agreement_create(
+        by=None,
+        now=now,
+        name=name,
+        marketing_team=marketing,
+        sales_team=sales,
+        calendar=calendar,
+        definition=definition,
+        effective_from=start,
+        first_touch_minutes=240,
+        at_risk_percent=75,
+        next_touch_minutes=1440,
+        attempts_before_abandon=4,
+        monthly_quota=quota,
+        min_acceptance_percent=80,
+        pacing_tolerance_percent=10,
+    )
+
+
+@transaction.atomic
+def demo_seed(*, now: datetime) -> list[DemoLogin]:
+    ny = _calendar(
+        "New York office", "America/New_York", ["2026-11-26", "2026-12-25", "2027-01-01"]
+    )
+    london = _calendar("London office", "Europe/London", ["2026-12-25", "2026-12-28", "2027-01-01"])
+    existing = set(User.objects.values_list("username", flat=True))
     for login in DEMO_LOGINS:
+        if login.username in existing:
+            continue  # hashing a password is slow; a rerun leaves the logins as they are
         user_create_or_update(
             username=login.username,
             role=login.role,
@@ -54,7 +165,170 @@ def demo_seed() -> list[DemoLogin]:
             first_name=login.first_name,
             last_name=login.last_name,
         )
-    Team.objects.filter(name__in=["Demand Gen", "Inside Sales"], calendar=None).update(
-        calendar=calendar
+    teams = {team.name: team for team in Team.objects.all()}
+    Team.objects.filter(name__in=["Demand Gen", "Inside Sales"], calendar=None).update(calendar=ny)
+    Team.objects.filter(name__in=["Partner Marketing", "Enterprise Sales"], calendar=None).update(
+        calendar=london
     )
+    inbound = _definition(
+        "Inbound SMB",
+        50,
+        [
+            {"field": "company_size", "op": "gte", "value": 50, "points": 40, "label": "50+ staff"},
+            {
+                "field": "title",
+                "op": "in",
+                "value": ["VP Sales", "Head of Ops", "CTO", "Founder"],
+                "points": 30,
+                "label": "Buying role",
+            },
+            {
+                "field": "source",
+                "op": "in",
+                "value": ["webinar", "referral", "event"],
+                "points": 20,
+                "label": "High-intent source",
+            },
+        ],
+        now,
+    )
+    partner = _definition(
+        "Partner-sourced enterprise",
+        60,
+        [
+            {
+                "field": "company_size",
+                "op": "gte",
+                "value": 500,
+                "points": 50,
+                "label": "500+ staff",
+            },
+            {"field": "source", "op": "eq", "value": "partner", "points": 30, "label": "Partner"},
+            {
+                "field": "attributes.budget_confirmed",
+                "op": "eq",
+                "value": True,
+                "points": 20,
+                "label": "Budget confirmed",
+            },
+        ],
+        now,
+    )
+    agreements = [
+        _agreement("Inbound NY", teams["Demand Gen"], teams["Inside Sales"], ny, inbound, 150, now),
+        _agreement(
+            "Partner EMEA",
+            teams["Partner Marketing"],
+            teams["Enterprise Sales"],
+            london,
+            partner,
+            120,
+            now,
+        ),
+    ]
+    for agreement in agreements:
+        _commitments(agreement, now)
+        if not Lead.objects.filter(external_id__startswith=f"demo-{agreement.pk}-").exists():
+            _month_of_leads(agreement, now, random.Random(agreement.pk))
+    try:
+        from sla.checks import run_all_checks
+    except ImportError:  # the checks arrive with the scheduled-checks work
+        run_all_checks = None
+    if run_all_checks is not None:
+        run_all_checks(at=now)
     return DEMO_LOGINS
+
+
+def _commitments(agreement: Agreement, now: datetime) -> None:
+    from sla.services.agreements import commitment_log
+
+    calendar = agreement.calendar.as_work_calendar()
+    year, month = month_of(calendar, now)
+    previous = date(year, month, 1) - timedelta(days=1)
+    maria = agreement.marketing_team.members.filter(role=Role.MARKETING).first()
+    for label, quota in (
+        (f"{previous:%Y-%m}", agreement.monthly_quota),
+        (f"{year}-{month:02d}", None),
+    ):
+        commitment_log(
+            agreement=agreement, month=label, quota=quota, note="Demo commitment", by=maria, now=now
+        )
+
+
+def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> None:
+    """Deliver and work leads over the last 30 days, as if it had happened."""
+    from sla.services.leads import (
+        lead_abandon,
+        lead_acknowledge,
+        lead_deliver,
+        lead_move_stage,
+        lead_reject,
+        lead_touch,
+    )
+
+    calendar = agreement.calendar.as_work_calendar()
+    marketer = agreement.marketing_team.members.filter(role=Role.MARKETING).first()
+    manager = agreement.sales_team.members.filter(role=Role.SALES_MANAGER).first()
+    for n in range(DEMO_LEADS_PER_AGREEMENT):
+        received = now - timedelta(minutes=rnd.randint(20, 30 * 24 * 60))
+        data = {
+            "email": f"demo{agreement.pk}.{n}@example.com",
+            "first_name": rnd.choice(FIRST),
+            "last_name": rnd.choice(LAST),
+            "company": rnd.choice(COMPANIES),
+            "title": rnd.choice(TITLES + ["VP Sales", "Founder", "CTO"]),
+            "country": rnd.choice(["US", "GB", "DE", "CA", "FR"]),
+            "company_size": rnd.choice([5, 20, 60, 150, 600, 600, 2000, 2000]),
+            "source": rnd.choice(SOURCES + ["partner", "webinar", "referral"]),
+            "external_id": f"demo-{agreement.pk}-{n}",
+            "received_at": received,
+            "attributes": {"budget_confirmed": rnd.random() < 0.6},
+        }
+        lead, _ = lead_deliver(by=marketer, data=data, agreement=agreement, now=received)
+        if not lead.qualifies or lead.owner is None:
+            continue
+        rep = lead.owner
+        # How fast the rep was: mostly in time, some late, a few not yet.
+        speed = rnd.random()
+        if speed < 0.12:
+            continue  # untouched: pending, at risk or breached depending on age
+        share = rnd.uniform(0.05, 0.9) if speed < 0.8 else rnd.uniform(1.1, 3.0)
+        at = add_business_minutes(calendar, received, agreement.first_touch_minutes * share)
+        attempts = 0
+        while at < now and attempts < 6:
+            outcome = rnd.choice(["no_answer", "left_message", "no_answer", "connected"])
+            lead_touch(
+                lead=lead,
+                by=rep,
+                kind=rnd.choice(["call", "email"]),
+                outcome=outcome,
+                at=at,
+                now=at,
+            )
+            attempts += 1
+            if outcome == "connected":
+                break
+            at = add_business_minutes(
+                calendar, at, agreement.next_touch_minutes * rnd.uniform(0.3, 1.3)
+            )
+        last = min(at, now)
+        fate = rnd.random()
+        if fate < 0.15:
+            lead_reject(
+                lead=lead,
+                by=rep,
+                reason=rnd.choice(["not_icp", "no_budget", "bad_contact"]),
+                note="Demo",
+                now=last,
+            )
+        elif fate < 0.75 and attempts:
+            lead_acknowledge(lead=lead, by=rep, now=last)
+            if outcome == "connected":
+                stage = rnd.choice(["engaged", "investigating", "buying", "customer"])
+                lead_move_stage(lead=lead, by=rep, stage=stage, note="Demo", now=last)
+        elif attempts >= agreement.attempts_before_abandon:
+            lead_abandon(
+                lead=lead, by=rep, reason="No response after the agreed attempts", now=last
+            )
+        elif attempts and fate > 0.97 and manager is not None:
+            lead_abandon(lead=lead, by=manager, reason="Company acquired", override=True, now=last)

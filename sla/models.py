@@ -42,6 +42,10 @@ class BusinessCalendar(models.Model):
             spec = WorkCalendar.from_spec(self.timezone, self.working_hours, self.holidays or [])
         except CalendarSpecError as exc:
             raise ValidationError({exc.field: exc.message}) from exc
+        if not any(spec.windows):
+            raise ValidationError(
+                {"working_hours": "Give at least one working window, or no clock can ever run."}
+            )
         # Store the normalised form (sorted windows, sorted unique holidays).
         normal = spec.to_spec()
         self.working_hours = normal["working_hours"]

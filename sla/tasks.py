@@ -1,5 +1,7 @@
 """Celery tasks: thin, take ids or an instant, call a service."""
 
+from datetime import datetime
+
 from celery import shared_task
 from django.utils import timezone
 
@@ -9,3 +11,50 @@ from sla.services.health import heartbeat_record
 @shared_task(name="sla.tasks.heartbeat", ignore_result=True)
 def heartbeat(name: str = "worker") -> None:
     heartbeat_record(name=name, at=timezone.now())
+
+
+# The checks, the outbox sender and the digest: each idempotent (claims and unique keys),
+# so a redelivered or overlapping run changes nothing twice.
+
+
+@shared_task(
+    name="sla.tasks.run_checks",
+    ignore_result=True,
+    acks_late=True,
+    soft_time_limit=50,
+    time_limit=58,
+)
+def run_checks(at_iso: str | None = None) -> dict:
+    from sla.checks import run_all_checks
+
+    at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
+    return run_all_checks(at=at)
+
+
+@shared_task(
+    name="sla.tasks.send_notifications",
+    ignore_result=True,
+    acks_late=True,
+    soft_time_limit=50,
+    time_limit=58,
+)
+def send_notifications(limit: int = 100) -> dict:
+    from sla.notify import notifications_send
+
+    # A webhook may take its full 5 s timeout: stop starting sends well before the limit.
+    return notifications_send(at=timezone.now(), limit=limit, budget_seconds=30)
+
+
+@shared_task(
+    name="sla.tasks.queue_digests",
+    ignore_result=True,
+    acks_late=True,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def queue_digests() -> int:
+    from sla.notify import digest_queue, notifications_reclaim
+
+    now = timezone.now()
+    notifications_reclaim(at=now)
+    return digest_queue(at=now)

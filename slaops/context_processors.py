@@ -13,6 +13,7 @@ NAVIGATION = [
     ("Dashboard", "dashboard", None),
     ("Flags", "flag-list", None),
     ("Definitions", "definition-list", None),
+    ("Funnel", "stage-list", None),
     ("Calendars", "calendar-list", None),
     ("API docs", "api-docs", None),
 ]

@@ -170,6 +170,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `kind`: name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "TouchKindEnum": "leads.models.Touch.Kind",
+        "StageKindEnum": "funnel.models.Stage.Kind",
+        "TeamKindEnum": "accounts.models.Team.Kind",
+        "FlagKindEnum": "sla.models.Flag.Kind",
+        "ClockKindEnum": "sla.models.Clock.Kind",
+    },
 }
 
 # --- Celery -------------------------------------------------------------------------------
@@ -206,6 +214,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sla.tasks.heartbeat",
         "schedule": env_int("HEARTBEAT_SECONDS", 60, minimum=1),
         "options": {"expires": 55},
+    },
+    # The checks find every due clock from the database, so a skipped tick loses nothing:
+    # an expired tick is dropped rather than run late beside the next one.
+    "run-sla-checks": {
+        "task": "sla.tasks.run_checks",
+        "schedule": 60,
+        "options": {"expires": 55},
+    },
+    "send-notifications": {
+        "task": "sla.tasks.send_notifications",
+        "schedule": 30,
+        "options": {"expires": 25},
+    },
+    # Every 15 minutes; the digest service decides whose working day has begun.
+    "queue-digests": {
+        "task": "sla.tasks.queue_digests",
+        "schedule": 900,
+        "options": {"expires": 840},
     },
 }
 

@@ -4,6 +4,7 @@ Without REQUIRE_SERVICES=1 a test that truly needs a missing service (PostgreSQL
 Redis, Chromium) is skipped, saying why. With it (CI), the same absence is a failure.
 """
 
+import importlib
 import os
 import shutil
 
@@ -17,11 +18,60 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the migrated data (default funnel, reason codes).
+
+    A transactional test ends with a flush that would otherwise erase what the data
+    migrations seeded, and later tests would run on a database no user ever has.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker
+            and marker.kwargs.get("transaction")
+            and not marker.kwargs.get("serialized_rollback")
+        ):
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
 def service_missing(reason: str):
     """Skip on a bare machine; fail where services are required (CI)."""
     if REQUIRE_SERVICES:
         pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _migrated_defaults(request):
+    """Make sure what the data migrations seed is there, whatever ran before.
+
+    Serialized rollback restores it after transactional tests, but not in every order
+    pytest-django and the live server combine; re-seeding the missing rows is cheap.
+    """
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if not uses_db:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from django.apps import apps
+
+    from funnel.models import Stage
+    from leads.models import ReasonCode
+
+    if not Stage.objects.exists():
+        importlib.import_module("funnel.migrations.0003_default_funnel").seed(apps, None)
+    if not ReasonCode.objects.exists():
+        importlib.import_module("leads.migrations.0002_default_reason_codes").seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness is for attackers, not for a test suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -180,3 +180,47 @@ class ClockFactory(factory.django.DjangoModelFactory):
     due_at = factory.LazyAttribute(lambda c: c.started_at + timezone.timedelta(hours=4))
     at_risk_at = factory.LazyAttribute(lambda c: c.started_at + timezone.timedelta(hours=3))
     business_minutes = 240
+
+
+# --- touches, flags, commitments (the checks' tests) ---------------------------------------
+
+from leads.models import Touch  # noqa: E402
+from sla.models import Flag, MonthlyCommitment  # noqa: E402
+
+
+class TouchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Touch
+
+    lead = factory.SubFactory(LeadFactory)
+    kind = Touch.Kind.CALL
+    outcome = Touch.Outcome.NO_ANSWER
+    at = factory.LazyAttribute(lambda t: t.lead.received_at + timezone.timedelta(hours=1))
+
+
+class FlagFactory(factory.django.DjangoModelFactory):
+    """An open first-touch breach of a lead; pass `agreement=` and `lead=` together."""
+
+    class Meta:
+        model = Flag
+
+    kind = Flag.Kind.FIRST_TOUCH_BREACHED
+    raised_at = factory.LazyFunction(lambda: datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
+    due_at = factory.LazyAttribute(lambda f: f.raised_at)
+    noticed_at = factory.LazyAttribute(lambda f: f.raised_at)
+    agreement = factory.SubFactory(AgreementFactory)
+    lead = factory.LazyAttribute(lambda f: LeadFactory(agreement=f.agreement))
+    owner = factory.LazyAttribute(lambda f: f.lead.owner if f.lead else None)
+    team = factory.LazyAttribute(lambda f: f.lead.team if f.lead else f.agreement.marketing_team)
+    month = "2026-12"
+    detail = "first touch due Tue 1 Dec 14:00 EST (240 business minutes) passed untouched"
+
+
+class CommitmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MonthlyCommitment
+
+    agreement = factory.SubFactory(AgreementFactory)
+    month = "2026-12"
+    quota = 220
+    logged_at = factory.LazyFunction(lambda: datetime(2026, 11, 30, 15, 0, tzinfo=UTC))

@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from sla.demo import DEMO_PASSWORD, demo_seed
 
 
 class Command(BaseCommand):
-    help = "Load demo data (idempotent) with one login per role, and print the logins."
+    help = "Load demo data (idempotent): one login per role and a month of leads."
 
     def handle(self, *args, **options):
-        logins = demo_seed()
+        logins = demo_seed(now=timezone.now())
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with any of these:"))
         for login in logins:
             team = f" ({login.team})" if login.team else ""

@@ -1,0 +1,233 @@
+"""Reading an uploaded CSV of leads: limits, decoding, and per-row type conversion.
+
+Pure parsing, no ORM: rows come out typed (the dict `lead_deliver` takes) or as
+errors `{"row", "field", "message"}`, numbered as a spreadsheet shows them (the
+header is row 1). Whether a row may be delivered (agreement, duplicates, the future)
+is the delivery service's business, not this module's.
+"""
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.dateparse import parse_datetime
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 10_000
+MAX_INT = 2_147_483_647
+TEXT_FIELDS = {  # column: longest value the lead keeps
+    "first_name": 100,
+    "last_name": 100,
+    "company": 200,
+    "title": 200,
+    "country": 100,
+    "source": 100,
+    "external_id": 200,
+}
+COLUMNS = ("email", *TEXT_FIELDS, "company_size", "received_at", "agreement", "attributes")
+ATTRIBUTE_PREFIX = "attributes."
+_WHOLE = re.compile(r"^\d+$")
+# A query string's unencoded "+" arrives as a space: "...T16:30:00 05:00".
+_SPACED_OFFSET = re.compile(r" (\d\d(:?\d\d)?)$")
+
+
+class CsvFileError(ValueError):
+    """The file as a whole is refused (too big, not UTF-8, no header)."""
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    row: int
+    data: dict
+    agreement: int | None = None
+
+
+@dataclass
+class ParsedCsv:
+    rows: list[CsvRow] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO-8601 instant with its offset; ValueError saying what is wrong otherwise."""
+    value = _SPACED_OFFSET.sub(r"+\1", text.strip())
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError("Expected an ISO-8601 instant such as 2026-12-04T16:30:00-05:00.")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("Give a UTC offset (such as -05:00 or Z): a wall time alone is ambiguous.")
+    if not 1970 <= parsed.year <= 2200:
+        raise ValueError("Expected a year between 1970 and 2200.")
+    return parsed
+
+
+def read_upload(upload, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """The uploaded file's bytes, refused beyond `max_bytes`."""
+    size = getattr(upload, "size", None)
+    content = b"" if size is not None and size > max_bytes else upload.read(max_bytes + 1)
+    if (size is not None and size > max_bytes) or len(content) > max_bytes:
+        raise CsvFileError(f"The file is larger than {max_bytes // (1024 * 1024)} MB; split it.")
+    return content
+
+
+def parse_leads_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParsedCsv:
+    """Typed rows and row-numbered errors from a CSV file's bytes.
+
+    1. Decode UTF-8, dropping a byte-order mark; pick `;` when the header has no `,`.
+    2. Read the header: known lead fields, `agreement`, `attributes` and
+       `attributes.<key>`; an unknown or repeated column refuses the whole file.
+    3. Convert each non-blank row, collecting every error of every row.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CsvFileError(
+            f"The file is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'."
+        ) from exc
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if "," not in first_line and ";" in first_line else ","
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(records)
+    except StopIteration:
+        raise CsvFileError(
+            "The file is empty: expected a header row naming the lead fields."
+        ) from None
+    except csv.Error as exc:
+        raise CsvFileError(f"Row 1 is not valid CSV: {exc}.") from exc
+    columns, errors = _read_header(header)
+    result = ParsedCsv(errors=errors)
+    if errors:
+        return result
+    count = 0
+    number = 1
+    try:
+        for number, cells in enumerate(records, start=2):
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line is no lead
+            count += 1
+            if count > max_rows:
+                raise CsvFileError(f"The file has more than {max_rows:,} rows; split it.")
+            row, row_errors = _convert(number, columns, cells)
+            result.errors.extend(row_errors)
+            if not row_errors:
+                result.rows.append(row)
+    except csv.Error as exc:
+        result.errors.append(_error(number + 1, "file", f"not valid CSV: {exc}."))
+    if count == 0 and not result.errors:
+        raise CsvFileError("The file has a header but no lead rows.")
+    return result
+
+
+def _error(row: int, name: str, message: str) -> dict:
+    return {"row": row, "field": name, "message": message}
+
+
+def _read_header(header: list[str]) -> tuple[list[str], list[dict]]:
+    columns, errors, seen = [], [], set()
+    for cell in header:
+        name = cell.strip()
+        if not name.startswith(ATTRIBUTE_PREFIX):
+            name = name.lower().replace(" ", "_")
+        if name in seen:
+            errors.append(_error(1, name, "This column appears twice."))
+        elif name not in COLUMNS and not (
+            name.startswith(ATTRIBUTE_PREFIX) and len(name) > len(ATTRIBUTE_PREFIX)
+        ):
+            errors.append(
+                _error(
+                    1,
+                    name or "(blank)",
+                    f"Unknown column; use {', '.join(COLUMNS)} or attributes.<key>.",
+                )
+            )
+        seen.add(name)
+        columns.append(name)
+    if "email" not in seen:
+        errors.append(_error(1, "email", "The header has no email column."))
+    return columns, errors
+
+
+def _convert(number: int, columns: list[str], cells: list[str]) -> tuple[CsvRow, list[dict]]:
+    errors: list[dict] = []
+    extra = [c for c in cells[len(columns) :] if c.strip()]
+    if extra:
+        errors.append(
+            _error(number, "row", f"{len(cells)} cells, but the header names {len(columns)}.")
+        )
+    data: dict = {"attributes": {}}
+    agreement = None
+    for name, cell in zip(columns, cells, strict=False):
+        value = cell.strip()
+        try:
+            if name.startswith(ATTRIBUTE_PREFIX):
+                if value:
+                    data["attributes"][name.removeprefix(ATTRIBUTE_PREFIX)] = _attribute(value)
+            elif name == "attributes":
+                data["attributes"] = {**_attributes_json(value), **data["attributes"]}
+            elif name == "agreement":
+                agreement = _whole(value) if value else None
+            elif value:
+                data[name] = _FIELD_PARSERS.get(name, _text(name))(value)
+        except ValueError as exc:
+            errors.append(_error(number, name, str(exc)))
+    if "email" not in data and not any(e["field"] == "email" for e in errors):
+        errors.append(_error(number, "email", "An email address is required."))
+    return CsvRow(row=number, data=data, agreement=agreement), errors
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value)
+    except ValidationError as exc:
+        raise ValueError(f"{value!r} is not a valid email address.") from exc
+    return value
+
+
+def _whole(value: str) -> int:
+    digits = value.replace(",", "").replace("_", "")
+    if not _WHOLE.match(digits) or int(digits) > MAX_INT:
+        raise ValueError(f"{value!r} is not a whole number, 0 or more.")
+    return int(digits)
+
+
+def _text(name: str):
+    def parse(value: str) -> str:
+        if len(value) > TEXT_FIELDS[name]:
+            raise ValueError(f"At most {TEXT_FIELDS[name]} characters.")
+        return value
+
+    return parse
+
+
+def _attribute(value: str):
+    # Booleans, so that a rule such as `attributes.student eq true` matches a CSV cell.
+    lowered = value.casefold()
+    return {"true": True, "false": False}.get(lowered, value)
+
+
+def _attributes_json(value: str) -> dict:
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"Not JSON: {exc.msg}.") from exc
+    if not isinstance(parsed, dict):
+        raise ValueError('Expected a JSON object such as {"industry": "retail"}.')
+    return parsed
+
+
+_FIELD_PARSERS = {
+    "email": _email,
+    "company_size": _whole,
+    "received_at": parse_instant,
+}

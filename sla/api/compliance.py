@@ -1,0 +1,91 @@
+"""`/api/compliance/`: both sides of an agreement for one month, as API.md defines them."""
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sla.compliance import compliance_for, current_month, parse_month
+from sla.selectors import agreements_visible_to
+
+
+class ComplianceQuery(serializers.Serializer):
+    agreement = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    month = serializers.CharField(required=False, help_text="YYYY-MM; default this month.")
+
+    def validate_month(self, value):
+        try:
+            year, _ = parse_month(value)
+        except ValueError:
+            raise serializers.ValidationError("Enter a month as YYYY-MM.") from None
+        if not 1970 <= year <= 2200:
+            raise serializers.ValidationError("Enter a month between 1970 and 2200.")
+        return value
+
+
+class MarketingFigures(serializers.Serializer):
+    committed = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    delivered_qualified = serializers.IntegerField()
+    attainment_percent = serializers.FloatField(allow_null=True)
+    expected_to_date = serializers.FloatField()
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    acceptance_percent = serializers.FloatField(allow_null=True)
+    status = serializers.ChoiceField(choices=["on_track", "at_risk", "missed", "met"])
+
+
+class SalesFigures(serializers.Serializer):
+    leads = serializers.IntegerField()
+    touched_within_sla = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    compliance_percent = serializers.FloatField(allow_null=True)
+    median_first_touch_minutes = serializers.IntegerField(allow_null=True)
+    p90_first_touch_minutes = serializers.IntegerField(allow_null=True)
+    open_breaches = serializers.IntegerField()
+    premature_abandons = serializers.IntegerField()
+
+
+class RepFigures(serializers.Serializer):
+    owner = serializers.CharField(allow_null=True)
+    leads = serializers.IntegerField()
+    touched_within_sla = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    compliance_percent = serializers.FloatField(allow_null=True)
+    median_first_touch_minutes = serializers.IntegerField(allow_null=True)
+    p90_first_touch_minutes = serializers.IntegerField(allow_null=True)
+
+
+class ComplianceOutput(serializers.Serializer):
+    month = serializers.CharField()
+    agreement = serializers.IntegerField()
+    timezone = serializers.CharField(help_text="The agreement calendar's zone.")
+    as_of = serializers.DateTimeField()
+    marketing = MarketingFigures()
+    sales = SalesFigures()
+    by_rep = RepFigures(many=True)
+
+
+class ComplianceView(APIView):
+    """Marketing's quota and quality, sales' first-touch compliance, and each rep's."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("agreement", int, required=True),
+            OpenApiParameter("month", str, description="YYYY-MM in the calendar's zone"),
+        ],
+        responses=ComplianceOutput,
+    )
+    def get(self, request):
+        query = ComplianceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        visible = agreements_visible_to(request.user).select_related("calendar")
+        agreement = get_object_or_404(visible, pk=query.validated_data["agreement"])
+        now = timezone.now()
+        month = query.validated_data.get("month") or current_month(
+            agreement.calendar.as_work_calendar(), now
+        )
+        figures = compliance_for(agreement=agreement, month=month, at=now)
+        return Response(ComplianceOutput(figures).data)

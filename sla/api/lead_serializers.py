@@ -1,0 +1,244 @@
+"""What the leads API reads and answers. Validation of shapes and types only: the rules
+of delivery and of every action live in sla/services/leads.py."""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.permissions import is_admin
+from leads.intake import MAX_INT, parse_instant
+from leads.models import Lead, Touch
+from sla.models import Agreement
+from sla.selectors import lead_sla
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class InstantField(serializers.Field):
+    """An ISO-8601 instant that must carry its UTC offset (a wall time alone is refused)."""
+
+    default_error_messages = {"invalid": "{message}"}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid", message="Expected an ISO-8601 instant as text.")
+        try:
+            return parse_instant(data)
+        except ValueError as exc:
+            self.fail("invalid", message=str(exc))
+
+    def to_representation(self, value):
+        return serializers.DateTimeField().to_representation(value)
+
+
+# --- answers ----------------------------------------------------------------------------
+
+
+class LeadScoreItemSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    points = serializers.IntegerField()
+
+
+class LeadSlaSerializer(serializers.Serializer):
+    status = serializers.CharField(
+        help_text="not_started, pending, at_risk, breached, met or closed."
+    )
+    first_touch_due_at = serializers.DateTimeField(allow_null=True)
+    first_touch_at_risk_at = serializers.DateTimeField(allow_null=True)
+    first_touched_at = serializers.DateTimeField(allow_null=True)
+    next_touch_due_at = serializers.DateTimeField(allow_null=True)
+    attempts = serializers.IntegerField()
+    attempts_required = serializers.IntegerField(allow_null=True)
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    score_explanation = LeadScoreItemSerializer(many=True, read_only=True)
+    disqualified_by = serializers.ListField(child=serializers.CharField(), read_only=True)
+    stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    team = serializers.PrimaryKeyRelatedField(read_only=True)
+    agreement = serializers.SerializerMethodField()
+    verdict_reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    definition = serializers.IntegerField(source="definition_version.definition_id", read_only=True)
+    definition_version = serializers.IntegerField(
+        source="definition_version.version", read_only=True
+    )
+    sla = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "company",
+            "title",
+            "country",
+            "company_size",
+            "source",
+            "external_id",
+            "received_at",
+            "attributes",
+            "score",
+            "qualifies",
+            "score_explanation",
+            "disqualified_by",
+            "stage",
+            "owner",
+            "team",
+            "agreement",
+            "verdict",
+            "sla",
+            "definition",
+            "definition_version",
+            "verdict_reason",
+            "verdict_note",
+            "verdict_at",
+            "assigned_at",
+            "abandoned_at",
+            "abandon_reason",
+            "closed_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_agreement(self, lead) -> int | None:
+        terms = getattr(lead, "terms", None)
+        return terms.agreement_id if terms else None
+
+    @extend_schema_field(LeadSlaSerializer)
+    def get_sla(self, lead):
+        now = self.context.get("now") or timezone.now()
+        return LeadSlaSerializer(lead_sla(lead, now=now)).data
+
+
+class LeadTouchSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Touch
+        fields = ["id", "kind", "outcome", "at", "note", "by", "created_at"]
+        read_only_fields = fields
+
+
+class LeadTouchCreatedSerializer(LeadTouchSerializer):
+    """The touch just logged, with the lead's SLA as it now stands."""
+
+    lead = serializers.IntegerField(source="lead_id", read_only=True)
+    sla = LeadSlaSerializer(read_only=True)
+
+    class Meta(LeadTouchSerializer.Meta):
+        fields = [*LeadTouchSerializer.Meta.fields, "lead", "sla"]
+        read_only_fields = fields
+
+
+class LeadStageChangeSerializer(serializers.Serializer):
+    from_stage = serializers.CharField(source="from_stage.slug", read_only=True, allow_null=True)
+    to_stage = serializers.CharField(source="to_stage.slug", read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+    by = serializers.CharField(source="by.username", read_only=True, allow_null=True)
+    note = serializers.CharField(read_only=True)
+
+
+class LeadDetailSerializer(LeadSerializer):
+    touches = LeadTouchSerializer(many=True, read_only=True)
+    stage_history = LeadStageChangeSerializer(source="stage_changes", many=True, read_only=True)
+
+    class Meta(LeadSerializer.Meta):
+        fields = [*LeadSerializer.Meta.fields, "touches", "stage_history"]
+        read_only_fields = fields
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+class LeadCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    country = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    company_size = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, required=False, allow_null=True
+    )
+    source = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    external_id = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, allow_null=True
+    )
+    received_at = InstantField(
+        required=False, help_text="Defaults to now; with an offset; not in the future."
+    )
+    agreement = serializers.PrimaryKeyRelatedField(
+        queryset=Agreement.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Optional while exactly one agreement is in effect.",
+    )
+    attributes = serializers.DictField(required=False, help_text="Any JSON object.")
+    owner = serializers.CharField(
+        required=False, help_text="Admins only: a rep of the team instead of round robin."
+    )
+    team = serializers.IntegerField(
+        required=False, help_text="Admins only: must be the agreement's sales team."
+    )
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        if not is_admin(user):
+            refused = {
+                name: ["Leads are assigned by round robin; a sales manager reassigns them."]
+                for name in ("owner", "team")
+                if name in attrs
+            }
+            if refused:
+                raise serializers.ValidationError(refused)
+        return attrs
+
+
+class LeadAssignInputSerializer(serializers.Serializer):
+    owner = serializers.CharField(help_text="Username of a rep of the lead's team.")
+
+
+class LeadRejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="A reason code, such as not_icp.")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LeadTouchInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Touch.Kind.choices)
+    outcome = serializers.ChoiceField(choices=Touch.Outcome.choices)
+    at = InstantField(
+        required=False, help_text="Defaults to now; not in the future nor before received_at."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LeadStageInputSerializer(serializers.Serializer):
+    stage = serializers.SlugField(help_text="The slug of an active stage.")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LeadAbandonInputSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    override = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Sales managers: abandon before the agreed attempts (flagged).",
+    )
+
+
+class LeadImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV, UTF-8, with a header row naming lead fields.")
+    agreement = serializers.PrimaryKeyRelatedField(
+        queryset=Agreement.objects.all(), required=False, allow_null=True
+    )
+    partial = serializers.BooleanField(required=False, default=False)
+
+
+class LeadImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())

@@ -1,0 +1,247 @@
+"""`/api/leads/`: delivery, the lists sales and marketing read, and sales' actions.
+
+Each endpoint checks who may act, validates the body's shape, and calls one service of
+sla/services/leads.py, which holds the rules. A lead the caller cannot see answers 404;
+one they can see but may not act on, 403.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.permissions import MarketingOrAdminWrites
+from leads.models import Lead
+from sla.api.lead_filters import LeadFilter, leads_listed, leads_prefetched
+from sla.api.lead_serializers import (
+    LeadAbandonInputSerializer,
+    LeadAssignInputSerializer,
+    LeadCreateSerializer,
+    LeadDetailSerializer,
+    LeadRejectInputSerializer,
+    LeadSerializer,
+    LeadStageInputSerializer,
+    LeadTouchCreatedSerializer,
+    LeadTouchInputSerializer,
+    LeadTouchSerializer,
+)
+from sla.selectors import lead_actionable_by, lead_sla, leads_visible_to
+from sla.services.leads import (
+    lead_abandon,
+    lead_acknowledge,
+    lead_assign,
+    lead_deliver,
+    lead_move_stage,
+    lead_reject,
+    lead_touch,
+)
+from slaops.api import Conflict
+
+IDEMPOTENCY_KEY_MAX = 200
+
+
+def _errors(*codes: int) -> dict:
+    described = {
+        400: "Bad input: `{field: [messages]}` naming each field at fault.",
+        401: "No credentials.",
+        403: "This role may not do this to the lead.",
+        404: "No such lead, or not visible to the caller.",
+        409: "A rule of the agreement refuses the action; `detail` says which.",
+    }
+    return {code: OpenApiResponse(description=described[code]) for code in codes}
+
+
+@extend_schema(tags=["leads"])
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Leads. Marketing and admins deliver them; everyone reads the leads they may see
+    (reps their own, managers their teams', marketing their agreements', executives
+    and admins all); the owner, a manager of the team or an admin works them."""
+
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Lead.objects.none()
+        return leads_listed(self.request.user, detail=self.action == "retrieve")
+
+    def get_serializer_class(self):
+        return LeadDetailSerializer if self.action == "retrieve" else LeadSerializer
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [MarketingOrAdminWrites()]
+        return [IsAuthenticated()]
+
+    def filter_queryset(self, queryset):
+        # Query parameters filter the list only; a lead's own URL finds it whatever they say.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    @extend_schema(
+        description=(
+            "Leads the caller may see, paginated. Sales reps and managers get the most "
+            "urgent first (the earliest due time of a running clock, then the newest); "
+            "others the newest first."
+        ),
+        responses={200: LeadSerializer(many=True), **_errors(400, 401)},
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses={200: LeadDetailSerializer, **_errors(401, 404)})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        request=LeadCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Repeat the same key to get the first lead back (200).",
+            )
+        ],
+        responses={
+            201: LeadSerializer,
+            200: OpenApiResponse(LeadSerializer, description="The lead already delivered."),
+            **_errors(400, 401, 403, 409),
+        },
+    )
+    def create(self, request):
+        """Deliver a lead: scored, assigned round robin when it qualifies, clocks started."""
+        body = LeadCreateSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key and len(key) > IDEMPOTENCY_KEY_MAX:
+            raise ValidationError(
+                {"Idempotency-Key": [f"At most {IDEMPOTENCY_KEY_MAX} characters."]}
+            )
+        data = dict(body.validated_data)
+        agreement, owner, team = (data.pop(name, None) for name in ("agreement", "owner", "team"))
+        now = timezone.now()
+        with transaction.atomic():
+            lead, created = lead_deliver(
+                by=request.user, data=data, agreement=agreement, idempotency_key=key, now=now
+            )
+            if created and team is not None and team != lead.team_id:
+                raise ValidationError({"team": ["Must be the agreement's sales team."]})
+            if created and owner:
+                lead = lead_assign(lead=lead, by=request.user, owner=owner, now=now)
+        if not created and not leads_visible_to(request.user).filter(pk=lead.pk).exists():
+            raise Conflict("This external_id or Idempotency-Key belongs to another team's lead.")
+        answer = self._answer(lead, LeadSerializer)
+        return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def _lead_for(self, action_name: str) -> Lead:
+        lead = self.get_object()
+        if not lead_actionable_by(self.request.user, lead, action=action_name):
+            raise PermissionDenied(f"You may not {action_name} this lead.")
+        return lead
+
+    def _body(self, serializer_class):
+        body = serializer_class(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        return body.validated_data
+
+    def _answer(self, lead: Lead, serializer_class=LeadDetailSerializer) -> dict:
+        fresh = leads_prefetched(Lead.objects.filter(pk=lead.pk), detail=True).get()
+        return serializer_class(fresh, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        request=LeadAssignInputSerializer,
+        responses={200: LeadDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        """Give the lead to another rep of its team; its clocks keep running."""
+        lead = self._lead_for("assign")
+        body = self._body(LeadAssignInputSerializer)
+        lead = lead_assign(lead=lead, by=request.user, owner=body["owner"], now=timezone.now())
+        return Response(self._answer(lead))
+
+    @extend_schema(
+        request=None, responses={200: LeadDetailSerializer, **_errors(401, 403, 404, 409)}
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        """Sales accepts the lead as meeting the definition (verdict `accepted`)."""
+        lead = lead_acknowledge(
+            lead=self._lead_for("acknowledge"), by=request.user, now=timezone.now()
+        )
+        return Response(self._answer(lead))
+
+    @extend_schema(
+        request=LeadRejectInputSerializer,
+        responses={200: LeadDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Sales' verdict that the lead does not meet the definition; its clocks close."""
+        lead = self._lead_for("reject")
+        body = self._body(LeadRejectInputSerializer)
+        lead = lead_reject(
+            lead=lead, by=request.user, reason=body["reason"], note=body["note"], now=timezone.now()
+        )
+        return Response(self._answer(lead))
+
+    @extend_schema(
+        methods=["get"], responses={200: LeadTouchSerializer(many=True), **_errors(401, 404)}
+    )
+    @extend_schema(
+        methods=["post"],
+        request=LeadTouchInputSerializer,
+        responses={201: LeadTouchCreatedSerializer, **_errors(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def touches(self, request, pk=None):
+        """GET: the lead's contact attempts, oldest first. POST: log one; the first stops
+        the first-touch clock, each restarts the next-touch clock (a connected one stops it)."""
+        if request.method == "GET":
+            touches = self.get_object().touches.select_related("by").order_by("at", "id")
+            page = self.paginate_queryset(touches)
+            return self.get_paginated_response(LeadTouchSerializer(page, many=True).data)
+        lead = self._lead_for("touch")
+        body = self._body(LeadTouchInputSerializer)
+        now = timezone.now()
+        touch = lead_touch(lead=lead, by=request.user, now=now, **body)
+        fresh = leads_prefetched(Lead.objects.filter(pk=lead.pk)).get()
+        touch.sla = lead_sla(fresh, now=now)
+        return Response(LeadTouchCreatedSerializer(touch).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=LeadStageInputSerializer,
+        responses={200: LeadDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def stage(self, request, pk=None):
+        """Move the lead in the funnel (recorded in its stage history); won or lost closes it."""
+        lead = self._lead_for("stage")
+        body = self._body(LeadStageInputSerializer)
+        lead = lead_move_stage(
+            lead=lead, by=request.user, stage=body["stage"], note=body["note"], now=timezone.now()
+        )
+        return Response(self._answer(lead))
+
+    @extend_schema(
+        request=LeadAbandonInputSerializer,
+        responses={200: LeadDetailSerializer, **_errors(400, 401, 403, 404, 409)},
+    )
+    @action(detail=True, methods=["post"])
+    def abandon(self, request, pk=None):
+        """Stop working the lead: 409 before the agreed attempts, unless a sales manager
+        overrides (allowed, and flagged `premature_abandon`)."""
+        lead = self._lead_for("abandon")
+        body = self._body(LeadAbandonInputSerializer)
+        lead = lead_abandon(lead=lead, by=request.user, now=timezone.now(), **body)
+        return Response(self._answer(lead))

@@ -1,0 +1,126 @@
+"""The clocks of a lead: start (due time computed once, stored), stop, and the status.
+
+A clock's due time comes from the agreement's window and its business calendar at the
+moment it starts; editing the calendar later moves no running deadline. The checks
+(sla/checks.py) only read what is stored here.
+"""
+
+from datetime import datetime
+
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+
+from leads.models import Lead
+from sla.business_time import WorkCalendar, add_business_minutes
+from sla.models import Clock
+
+
+class SlaStatus:
+    NOT_STARTED = "not_started"
+    PENDING = "pending"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    MET = "met"
+    CLOSED = "closed"
+    ALL = (NOT_STARTED, PENDING, AT_RISK, BREACHED, MET, CLOSED)
+
+
+def clock_start(
+    *,
+    lead: Lead,
+    kind: str,
+    at: datetime,
+    calendar: WorkCalendar,
+    minutes: int,
+    at_risk_percent: int | None = None,
+) -> Clock:
+    due_at = add_business_minutes(calendar, at, minutes)
+    at_risk_at = None
+    if at_risk_percent is not None and 0 < at_risk_percent < 100:
+        at_risk_at = add_business_minutes(calendar, at, minutes * at_risk_percent / 100)
+    return Clock.objects.create(
+        lead=lead,
+        kind=kind,
+        started_at=at,
+        due_at=due_at,
+        at_risk_at=at_risk_at,
+        business_minutes=minutes,
+    )
+
+
+def clock_stop(*, clock: Clock, at: datetime, reason: str) -> bool:
+    """Stop a running clock at `at`; a late stop resolves the breach flag it raised.
+
+    Returns False when the clock was no longer running (someone else stopped it).
+    """
+    from sla.services.flags import flags_resolve_for_clock
+
+    stopped = Clock.objects.filter(pk=clock.pk, state=Clock.State.RUNNING).update(
+        state=Clock.State.STOPPED, stopped_at=at, stop_reason=reason
+    )
+    if not stopped:
+        return False
+    clock.state, clock.stopped_at, clock.stop_reason = Clock.State.STOPPED, at, reason
+    if at > clock.due_at:
+        flags_resolve_for_clock(clock=clock, at=at)
+    return True
+
+
+def clocks_stop_all(*, lead: Lead, at: datetime, reason: str) -> int:
+    stopped = 0
+    for clock in Clock.objects.filter(lead=lead, state=Clock.State.RUNNING):
+        stopped += clock_stop(clock=clock, at=at, reason=reason)
+    return stopped
+
+
+def running_clock(*, lead: Lead, kind: str) -> Clock | None:
+    return Clock.objects.filter(lead=lead, kind=kind, state=Clock.State.RUNNING).first()
+
+
+def sla_status(*, lead: Lead, clocks: list[Clock], now: datetime) -> str:
+    """The status of the contract, from the lead and its clocks as of `now`.
+
+    1. A lead that does not qualify has no clock: not_started.
+    2. Rejected, abandoned, won or lost: closed.
+    3. A first touch that came late (or not at all by its due time), or a running
+       next-touch clock past due: breached.
+    4. An untouched lead past the at-risk share of its window: at_risk; before: pending.
+    5. Otherwise the lead was touched in time and nothing runs late: met.
+    """
+    if not lead.qualifies:
+        return SlaStatus.NOT_STARTED
+    if lead.closed_at is not None:
+        return SlaStatus.CLOSED
+    first = [c for c in clocks if c.kind == Clock.Kind.FIRST_TOUCH]
+    nexts = [
+        c for c in clocks if c.kind == Clock.Kind.NEXT_TOUCH and c.state == Clock.State.RUNNING
+    ]
+    if any(c.is_late(now) for c in first) or any(now >= c.due_at for c in nexts):
+        return SlaStatus.BREACHED
+    running_first = [c for c in first if c.state == Clock.State.RUNNING]
+    if running_first:
+        if any(c.at_risk_at is not None and now >= c.at_risk_at for c in running_first):
+            return SlaStatus.AT_RISK
+        return SlaStatus.PENDING
+    return SlaStatus.MET
+
+
+def with_sla_status(queryset: QuerySet, *, now: datetime) -> QuerySet:
+    """Annotate `sla_status` on a Lead queryset with the rules of `sla_status`, in SQL."""
+    clocks = Clock.objects.filter(lead=OuterRef("pk"))
+    running = Q(state=Clock.State.RUNNING)
+    first = clocks.filter(kind=Clock.Kind.FIRST_TOUCH)
+    late_first = first.filter(
+        (running & Q(due_at__lte=now))
+        | (Q(state=Clock.State.STOPPED) & Q(stopped_at__gt=F("due_at")))
+    )
+    late_next = clocks.filter(running, kind=Clock.Kind.NEXT_TOUCH, due_at__lte=now)
+    return queryset.annotate(
+        sla_status=Case(
+            When(qualifies=False, then=Value(SlaStatus.NOT_STARTED)),
+            When(closed_at__isnull=False, then=Value(SlaStatus.CLOSED)),
+            When(Exists(late_first) | Exists(late_next), then=Value(SlaStatus.BREACHED)),
+            When(Exists(first.filter(running, at_risk_at__lte=now)), then=Value(SlaStatus.AT_RISK)),
+            When(Exists(first.filter(running)), then=Value(SlaStatus.PENDING)),
+            default=Value(SlaStatus.MET),
+        )
+    )

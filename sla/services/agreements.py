@@ -1,0 +1,123 @@
+"""Agreements (versioned) and marketing's monthly commitments."""
+
+import re
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.models import Team, User
+from sla.models import Agreement, AgreementVersion, MonthlyCommitment
+
+VERSIONED_FIELDS = (
+    "name",
+    "marketing_team",
+    "sales_team",
+    "calendar",
+    "definition",
+    "effective_from",
+    "effective_to",
+    *Agreement.SALES_TERMS,
+    *Agreement.MARKETING_TERMS,
+)
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _snapshot(agreement: Agreement) -> dict:
+    terms = {}
+    for name in VERSIONED_FIELDS:
+        value = (
+            getattr(agreement, name + "_id", None) if name in _RELATED else getattr(agreement, name)
+        )
+        terms[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return terms
+
+
+_RELATED = {"marketing_team", "sales_team", "calendar", "definition"}
+
+
+def _validate(agreement: Agreement) -> None:
+    errors = {}
+    if agreement.marketing_team_id and agreement.marketing_team.kind != Team.Kind.MARKETING:
+        errors["marketing_team"] = "must be a marketing team."
+    if agreement.sales_team_id and agreement.sales_team.kind != Team.Kind.SALES:
+        errors["sales_team"] = "must be a sales team."
+    if agreement.effective_to and agreement.effective_to < agreement.effective_from:
+        errors["effective_to"] = "must be on or after effective_from."
+    if agreement.first_touch_minutes < 1:
+        errors["first_touch_minutes"] = "must be at least 1 business minute."
+    if agreement.next_touch_minutes < 1:
+        errors["next_touch_minutes"] = "must be at least 1 business minute."
+    for name in ("at_risk_percent", "min_acceptance_percent", "pacing_tolerance_percent"):
+        if not 0 <= getattr(agreement, name) <= 100:
+            errors[name] = "must be a percentage from 0 to 100."
+    if errors:
+        raise ValidationError(errors)
+    agreement.full_clean()
+
+
+def _write_version(agreement: Agreement, *, by: User | None, at: datetime) -> AgreementVersion:
+    return AgreementVersion.objects.create(
+        agreement=agreement,
+        version=agreement.version,
+        terms=_snapshot(agreement),
+        created_at=at,
+        created_by=by,
+    )
+
+
+@transaction.atomic
+def agreement_create(*, by: User | None, now: datetime, **fields) -> Agreement:
+    agreement = Agreement(**fields, version=1)
+    _validate(agreement)
+    agreement.save()
+    _write_version(agreement, by=by, at=now)
+    return agreement
+
+
+@transaction.atomic
+def agreement_update(
+    *, agreement: Agreement, by: User | None, now: datetime, **changes
+) -> Agreement:
+    """Edit an agreement: a new version when anything changes; leads keep theirs."""
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    before = _snapshot(agreement)
+    for name, value in changes.items():
+        setattr(agreement, name, value)
+    _validate(agreement)
+    if _snapshot(agreement) == before:
+        return agreement
+    agreement.version += 1
+    agreement.save()
+    _write_version(agreement, by=by, at=now)
+    return agreement
+
+
+def month_parse(month: str, *, field: str = "month") -> tuple[int, int]:
+    match = MONTH.match(month or "")
+    if not match:
+        raise ValidationError({field: f"{month!r} is not a month in the form YYYY-MM."})
+    return int(match.group(1)), int(match.group(2))
+
+
+@transaction.atomic
+def commitment_log(
+    *, agreement: Agreement, month: str, quota: int | None, note: str = "", by: User, now: datetime
+) -> MonthlyCommitment:
+    """Marketing's commitment for a month (the agreement's quota when none is given)."""
+    month_parse(month)
+    if quota is None:
+        quota = agreement.monthly_quota
+    if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:
+        raise ValidationError({"quota": "must be a whole number of leads, 0 or more."})
+    commitment, _ = MonthlyCommitment.objects.update_or_create(
+        agreement=agreement,
+        month=month,
+        defaults={"quota": quota, "note": note, "logged_by": by, "logged_at": now},
+    )
+    return commitment
+
+
+def committed_quota(*, agreement: Agreement, month: str) -> int:
+    commitment = MonthlyCommitment.objects.filter(agreement=agreement, month=month).first()
+    return commitment.quota if commitment else agreement.monthly_quota

@@ -1,0 +1,263 @@
+"""Calendar pages: every calendar at a glance, one calendar's week, and its deadline
+calculator (an htmx partial that also works as a plain GET form without JavaScript).
+
+Times are shown on the calendar's wall clock with its zone named; the maths is the
+business-time engine's, on `BusinessCalendar.as_work_calendar()`.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.permissions import is_admin
+from sla.business_time import (
+    HORIZON_DAYS,
+    MINUTES_PER_DAY,
+    WorkCalendar,
+    add_business_minutes,
+    business_days_elapsed,
+    business_days_in_month,
+    is_working,
+    next_opening,
+)
+from sla.models import BusinessCalendar
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+UPCOMING_HOLIDAYS = 12
+
+
+@dataclass(frozen=True)
+class Window:
+    start: str
+    end: str
+    overnight: bool  # ends the next day, after midnight
+
+    def __str__(self) -> str:
+        return f"{self.start}–{self.end}" + (" (next day)" if self.overnight else "")
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    name: str
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True)
+class CalendarRow:
+    calendar: BusinessCalendar
+    problem: str  # why the stored calendar cannot be used, or ""
+    summary: str = ""
+    open_now: bool = False
+    local_now: datetime | None = None
+
+
+class DeadlineForm(forms.Form):
+    start = forms.DateTimeField(
+        label="Start (local time)",
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "class": "form-control"}, format="%Y-%m-%dT%H:%M"
+        ),
+    )
+    minutes = forms.IntegerField(
+        label="Business minutes",
+        min_value=0,
+        max_value=HORIZON_DAYS * MINUTES_PER_DAY,
+        widget=forms.NumberInput(attrs={"class": "form-control"}),
+    )
+
+
+def _login_required_htmx(view):
+    """login_required, but an htmx request from an expired session reloads the login page
+    instead of swapping it into the fragment."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated and request.htmx:
+            url = redirect_to_login(request.htmx.current_url_abs_path or request.path).url
+            return HttpResponseClientRedirect(url)
+        return login_required(view)(request, *args, **kwargs)
+
+    return wrapped
+
+
+@login_required
+def calendar_list(request):
+    now = timezone.now()
+    rows = [_row(calendar, now) for calendar in BusinessCalendar.objects.all()]
+    return render(request, "sla/calendar_list.html", {"rows": rows})
+
+
+@login_required
+def calendar_detail(request, pk: int):
+    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    context = {"calendar": calendar, "can_edit": is_admin(request.user)}
+    try:
+        work = calendar.as_work_calendar()
+    except ValueError as exc:
+        context["problem"] = str(exc)
+        return render(request, "sla/calendar_detail.html", context)
+    now = timezone.now()
+    local_now = now.astimezone(work_zone(work))
+    bound = "start" in request.GET or "minutes" in request.GET
+    form, result = _deadline(work, request.GET if bound else None, local_now)
+    context.update(_overview(work, now, local_now), form=form, result=result)
+    return render(request, "sla/calendar_detail.html", context)
+
+
+@_login_required_htmx
+def calendar_deadline(request, pk: int):
+    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    if not request.htmx:  # without JavaScript the whole page shows the answer
+        query = request.GET.urlencode()
+        return redirect(reverse("calendar-detail", args=[pk]) + (f"?{query}" if query else ""))
+    context = {"calendar": calendar}
+    try:
+        work = calendar.as_work_calendar()
+    except ValueError as exc:
+        context["problem"] = str(exc)
+        return render(request, "sla/_calendar_deadline.html", context)
+    local_now = timezone.now().astimezone(work_zone(work))
+    context["form"], context["result"] = _deadline(work, request.GET, local_now)
+    return render(request, "sla/_calendar_deadline.html", context)
+
+
+def work_zone(work: WorkCalendar) -> ZoneInfo:
+    return ZoneInfo(work.timezone)
+
+
+def _row(calendar: BusinessCalendar, now: datetime) -> CalendarRow:
+    try:
+        work = calendar.as_work_calendar()
+    except ValueError as exc:
+        return CalendarRow(calendar=calendar, problem=str(exc))
+    return CalendarRow(
+        calendar=calendar,
+        problem="",
+        summary=week_summary(week(work)),
+        open_now=is_working(work, now),
+        local_now=now.astimezone(work_zone(work)),
+    )
+
+
+def _overview(work: WorkCalendar, now: datetime, local_now: datetime) -> dict:
+    zone = work_zone(work)
+    today = local_now.date()
+    holidays = sorted(day for day in work.holidays if day >= today)
+    open_now = is_working(work, now)
+    try:
+        opening = None if open_now else next_opening(work, now).astimezone(zone)
+    except ValueError:  # closed for good (no windows, or ten years of holidays)
+        opening = None
+    return {
+        "local_now": local_now,
+        "week": week(work),
+        "open_now": open_now,
+        "open_until": open_until(work, local_now) if open_now else None,
+        "next_opening": opening,
+        "upcoming_holidays": holidays[:UPCOMING_HOLIDAYS],
+        "more_holidays": max(0, len(holidays) - UPCOMING_HOLIDAYS),
+        "past_holidays": len(work.holidays) - len(holidays),
+        "days_in_month": business_days_in_month(work, today.year, today.month),
+        "days_elapsed": business_days_elapsed(work, now),
+    }
+
+
+def _deadline(work: WorkCalendar, data, local_now: datetime) -> tuple[DeadlineForm, dict | None]:
+    """The calculator's form, and its answer when the form was submitted and is valid."""
+    if data is None:
+        initial = {"start": local_now.strftime("%Y-%m-%dT%H:%M"), "minutes": 240}
+        return DeadlineForm(initial=initial), None
+    form = DeadlineForm(data)
+    # The naive local time typed into the form is read on the calendar's wall clock.
+    with timezone.override(work_zone(work)):
+        valid = form.is_valid()
+    if not valid:
+        return form, None
+    start, minutes = form.cleaned_data["start"], form.cleaned_data["minutes"]
+    try:
+        due_at = add_business_minutes(work, start, minutes)
+    except (ValueError, OverflowError) as exc:
+        form.add_error(None, f"No due time: {exc}.")
+        return form, None
+    zone = work_zone(work)
+    return form, {
+        "start": start.astimezone(zone),
+        "minutes": minutes,
+        "due_local": due_at.astimezone(zone),
+        "due_utc": due_at.astimezone(UTC),
+    }
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def week(work: WorkCalendar) -> list[WeekDay]:
+    """Monday to Sunday, each with its windows in wall time."""
+    return [
+        WeekDay(
+            name=name,
+            windows=tuple(
+                Window(_clock(start), _clock(end % MINUTES_PER_DAY or end), end > MINUTES_PER_DAY)
+                for start, end in windows
+            ),
+        )
+        for name, windows in zip(DAY_NAMES, work.windows, strict=True)
+    ]
+
+
+def week_summary(days: list[WeekDay]) -> str:
+    """Runs of days with the same windows: "Mon–Fri 09:00–17:00 · Sat 10:00–14:00"."""
+    parts = []
+    index = 0
+    while index < len(days):
+        last = index
+        while last + 1 < len(days) and days[last + 1].windows == days[index].windows:
+            last += 1
+        if days[index].windows:
+            names = days[index].name if last == index else f"{days[index].name}–{days[last].name}"
+            parts.append(f"{names} {', '.join(str(w) for w in days[index].windows)}")
+        index = last + 1
+    return " · ".join(parts) or "Closed all week"
+
+
+def open_until(work: WorkCalendar, local_now: datetime) -> str | None:
+    """When the open stretch closes on the wall clock: "17:00" today, else "Sat 02:00".
+
+    Windows that follow on without a gap (24:00 then 00:00) are one stretch. None when
+    the stretch runs on for a week or more, or the wall clock finds no window (a
+    daylight-saving jump).
+    """
+    minute = local_now.hour * 60 + local_now.minute
+    today = local_now.date().toordinal()
+    # Windows from yesterday (overnight ones) to a week ahead, in minutes since today's
+    # local midnight.
+    windows = sorted(
+        (start + offset * MINUTES_PER_DAY, end + offset * MINUTES_PER_DAY)
+        for offset in range(-1, 8)
+        if date.fromordinal(today + offset) not in work.holidays
+        for start, end in work.windows[date.fromordinal(today + offset).weekday()]
+    )
+    until = None
+    for start, end in windows:
+        if until is None and start <= minute < end:
+            until = end
+        elif until is not None and start <= until:
+            until = max(until, end)
+        elif until is not None:
+            break
+    if until is None or until >= 7 * MINUTES_PER_DAY:
+        return None
+    # A close at midnight reads as 24:00 of the day it ends.
+    day, clock = divmod(until - 1, MINUTES_PER_DAY)
+    text = _clock(clock + 1)
+    return text if day == 0 else f"{DAY_NAMES[date.fromordinal(today + day).weekday()]} {text}"
