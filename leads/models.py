@@ -167,6 +167,12 @@ class Lead(models.Model):
             models.Index(fields=["owner", "received_at"]),
             models.Index(fields=["team", "received_at"]),
             models.Index(fields=["received_at"]),
+            # The premature-abandon check looks only at abandoned leads.
+            models.Index(
+                fields=["abandoned_at"],
+                condition=Q(abandoned_at__isnull=False),
+                name="lead_abandoned",
+            ),
         ]
 
     def __str__(self):

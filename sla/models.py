@@ -6,7 +6,7 @@ import json
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 
@@ -239,6 +239,13 @@ class Clock(models.Model):
                 fields=["at_risk_at"],
                 condition=Q(state="running", at_risk_flagged_at__isnull=True, kind="first_touch"),
                 name="clock_at_risk_unflagged",
+            ),
+            # Clocks stopped late before any check saw them (touched late during an
+            # outage): still a breach to flag, found without scanning every clock.
+            models.Index(
+                fields=["due_at"],
+                condition=Q(state="stopped", breached_at__isnull=True, stopped_at__gt=F("due_at")),
+                name="clock_late_stop_unflagged",
             ),
             models.Index(fields=["lead", "kind"]),
         ]

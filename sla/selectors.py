@@ -76,3 +76,14 @@ def lead_sla(lead: Lead, *, now: datetime) -> dict:
         "attempts": touches,
         "attempts_required": terms.attempts_required if terms else None,
     }
+
+
+MONTH_FLAG_KINDS = frozenset({"quota_at_risk", "quota_shortfall", "quality_shortfall"})
+
+
+def flag_resolvable_by(user: User, flag) -> bool:
+    """Sales managers and admins resolve flags they can see; marketing managers only the
+    quota and quality flags of their agreements."""
+    if user.is_superuser or user.role in (Role.ADMIN, Role.SALES_MANAGER):
+        return True
+    return user.role == Role.MARKETING and flag.kind in MONTH_FLAG_KINDS

@@ -3,6 +3,7 @@
 from django.urls import path  # noqa: F401
 
 from sla.views import calendars  # noqa: E402
+from sla.views import flags as flag_views  # noqa: E402
 from sla.views import leads as lead_views  # noqa: E402
 
 urlpatterns = [
@@ -10,6 +11,8 @@ urlpatterns = [
     path("calendars/<int:pk>/", calendars.calendar_detail, name="calendar-detail"),
     path("calendars/<int:pk>/deadline/", calendars.calendar_deadline, name="calendar-deadline"),
     path("inbox/", lead_views.lead_inbox, name="lead-inbox"),
+    path("flags/", flag_views.flag_list, name="flag-list"),
+    path("flags/<int:pk>/resolve/", flag_views.flag_resolve_view, name="flag-resolve"),
     path("leads/", lead_views.lead_list, name="lead-list"),
     path("leads/<int:pk>/", lead_views.lead_detail, name="lead-detail"),
     path("leads/<int:pk>/<str:action>/", lead_views.lead_action, name="lead-action"),

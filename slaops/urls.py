@@ -4,6 +4,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import MeView, ObtainTokenView
+from funnel.api_urls import urlpatterns as funnel_api
+from leads.api_urls import urlpatterns as leads_api
+from sla.api_urls import urlpatterns as sla_api
 from slaops import views
 
 api_patterns = [
@@ -11,9 +14,9 @@ api_patterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", include("funnel.api_urls")),
-    path("", include("leads.api_urls")),
-    path("", include("sla.api_urls")),
+    # The apps' routes share the "api" namespace so their names ("lead-list") never
+    # collide with the pages' names.
+    path("", include(([*funnel_api, *leads_api, *sla_api], "api"))),
 ]
 
 urlpatterns = [

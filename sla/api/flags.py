@@ -13,7 +13,8 @@ from accounts.models import Role, Team
 from accounts.permissions import has_role
 from sla.compliance import flags_visible_to
 from sla.models import Agreement, Flag
-from sla.services.flags import MONTH_KINDS, FlagAlreadyResolved, flag_resolve
+from sla.selectors import flag_resolvable_by
+from sla.services.flags import FlagAlreadyResolved, flag_resolve
 from slaops.api import Conflict
 
 MONTH = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", "Enter a month as YYYY-MM.")
@@ -93,7 +94,7 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if not has_role(user, Role.SALES_MANAGER, Role.MARKETING):
             raise PermissionDenied("Only sales managers and admins may resolve flags.")
         flag = self.get_object()
-        if user.role == Role.MARKETING and not user.is_superuser and flag.kind not in MONTH_KINDS:
+        if not flag_resolvable_by(user, flag):
             raise PermissionDenied("Marketing managers resolve only quota and quality flags.")
         data = ResolveInput(data=request.data)
         data.is_valid(raise_exception=True)

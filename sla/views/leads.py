@@ -92,7 +92,7 @@ def lead_list(request):
         "sla/lead_list.html",
         {
             "page": page,
-            "statuses": SlaStatus.ALL,
+            "statuses": [(s, s.replace("_", " ").capitalize()) for s in SlaStatus.ALL],
             "stages": Stage.objects.filter(is_active=True),
             "filters": {"status": status, "stage": stage, "q": query},
             "querystring": request.GET.urlencode(),

@@ -1,0 +1,68 @@
+"""The flags page: every missed or threatened promise the viewer may see, and resolving one."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from sla.compliance import flags_visible_to
+from sla.models import Flag
+from sla.selectors import flag_resolvable_by
+from sla.services.flags import FlagAlreadyResolved, flag_resolve
+
+
+@login_required
+def flag_list(request):
+    flags = flags_visible_to(request.user).select_related(
+        "lead", "owner", "agreement__calendar", "resolved_by"
+    )
+    filters = {
+        "kind": request.GET.get("kind", ""),
+        "state": request.GET.get("state", "open"),
+        "month": request.GET.get("month", ""),
+    }
+    if filters["kind"] in Flag.Kind.values:
+        flags = flags.filter(kind=filters["kind"])
+    if filters["state"] in Flag.State.values:
+        flags = flags.filter(state=filters["state"])
+    if filters["month"]:
+        flags = flags.filter(month=filters["month"])
+    page = Paginator(flags.order_by("-raised_at", "-id"), 50).get_page(request.GET.get("page"))
+    for flag in page.object_list:
+        flag.resolvable = flag.state == Flag.State.OPEN and flag_resolvable_by(request.user, flag)
+    return render(
+        request,
+        "sla/flag_list.html",
+        {
+            "page": page,
+            "filters": filters,
+            "kinds": Flag.Kind.choices,
+            "states": Flag.State.choices,
+        },
+    )
+
+
+@require_POST
+@login_required
+def flag_resolve_view(request, pk: int):
+    flag = get_object_or_404(flags_visible_to(request.user), pk=pk)
+    if not flag_resolvable_by(request.user, flag):
+        raise PermissionDenied
+    try:
+        flag_resolve(
+            flag=flag, by=request.user, note=request.POST.get("note", ""), at=timezone.now()
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except FlagAlreadyResolved as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Resolved: {flag.get_kind_display()}.")
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("flag-list")
