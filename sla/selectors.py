@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Role, User
 from leads.models import Lead
+from sla.business_time import business_minutes_between
 from sla.clocks import sla_status
 from sla.models import Agreement, Clock
 
@@ -87,3 +88,31 @@ def flag_resolvable_by(user: User, flag) -> bool:
     if user.is_superuser or user.role in (Role.ADMIN, Role.SALES_MANAGER):
         return True
     return user.role == Role.MARKETING and flag.kind in MONTH_FLAG_KINDS
+
+
+def stage_history(lead: Lead, *, now: datetime) -> list[dict]:
+    """Each stage change with how long the lead stayed, in business minutes of its
+    agreement's calendar (to the next change; the current stage to `now` or its close)."""
+    changes = list(lead.stage_changes.all())  # prefetch_related("stage_changes") keeps it cheap
+    terms = getattr(lead, "terms", None)
+    calendar = terms.agreement.calendar.as_work_calendar() if terms else None
+    rows = []
+    for index, change in enumerate(changes):
+        if index + 1 < len(changes):
+            until = changes[index + 1].at
+        else:
+            until = lead.closed_at if lead.closed_at and lead.closed_at >= change.at else now
+        minutes = None
+        if calendar is not None and until >= change.at:
+            minutes = round(business_minutes_between(calendar, change.at, until))
+        rows.append({"change": change, "until": until, "business_minutes_in_stage": minutes})
+    return rows
+
+
+def commitment_loggable_by(user: User, agreement: Agreement) -> bool:
+    """Marketing managers of the agreement's marketing team, and admins."""
+    if user.is_superuser or user.role == Role.ADMIN:
+        return True
+    return (
+        user.role == Role.MARKETING and user.teams.filter(pk=agreement.marketing_team_id).exists()
+    )

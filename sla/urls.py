@@ -3,6 +3,8 @@
 from django.urls import path  # noqa: F401
 
 from sla.views import calendars  # noqa: E402
+from sla.views import commitments as commitment_views  # noqa: E402
+from sla.views import compliance as compliance_views  # noqa: E402
 from sla.views import flags as flag_views  # noqa: E402
 from sla.views import leads as lead_views  # noqa: E402
 
@@ -12,6 +14,13 @@ urlpatterns = [
     path("calendars/<int:pk>/deadline/", calendars.calendar_deadline, name="calendar-deadline"),
     path("inbox/", lead_views.lead_inbox, name="lead-inbox"),
     path("flags/", flag_views.flag_list, name="flag-list"),
+    path("compliance/", compliance_views.dashboard, name="dashboard"),
+    path("commitments/", commitment_views.commitment_list, name="commitment-list"),
+    path(
+        "commitments/<int:pk>/<str:month>/",
+        commitment_views.commitment_save,
+        name="commitment-save",
+    ),
     path("flags/<int:pk>/resolve/", flag_views.flag_resolve_view, name="flag-resolve"),
     path("leads/", lead_views.lead_list, name="lead-list"),
     path("leads/<int:pk>/", lead_views.lead_detail, name="lead-detail"),

@@ -18,12 +18,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.models import Role, Team
-from accounts.permissions import AdminWritesOthersRead, has_role, is_admin
+from accounts.models import Team
+from accounts.permissions import AdminWritesOthersRead
 from leads.models import LeadDefinition
 from sla.compliance import marketing_figures, month_window
 from sla.models import Agreement, AgreementVersion, BusinessCalendar, MonthlyCommitment
-from sla.selectors import agreements_visible_to
+from sla.selectors import agreements_visible_to, commitment_loggable_by
 from sla.services.agreements import agreement_create, agreement_update, commitment_log, month_parse
 
 MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
@@ -231,7 +231,7 @@ class AgreementViewSet(
         """Log (or re-log) marketing's commitment for a month: members of the agreement's
         marketing team and admins."""
         agreement = get_object_or_404(agreements_visible_to(request.user), pk=pk)
-        if not _may_commit(request.user, agreement):
+        if not commitment_loggable_by(request.user, agreement):
             raise PermissionDenied(
                 "Only marketing managers of the agreement's marketing team, or an admin, "
                 "may log its commitment."
@@ -248,12 +248,3 @@ class AgreementViewSet(
             now=timezone.now(),
         )
         return Response(CommitmentSerializer(commitment).data, status=status.HTTP_200_OK)
-
-
-def _may_commit(user, agreement: Agreement) -> bool:
-    if is_admin(user):
-        return True
-    return (
-        has_role(user, Role.MARKETING)
-        and user.teams.filter(pk=agreement.marketing_team_id).exists()
-    )

@@ -49,7 +49,7 @@ def leads_prefetched(queryset: QuerySet[Lead], *, detail: bool = False) -> Query
     ).prefetch_related("clocks")
     queryset = queryset.annotate(touch_count=_touch_count())
     if detail:
-        queryset = queryset.prefetch_related(
+        queryset = queryset.select_related("terms__agreement__calendar").prefetch_related(
             Prefetch("touches", queryset=Touch.objects.select_related("by")),
             Prefetch(
                 "stage_changes",

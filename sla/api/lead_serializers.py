@@ -10,7 +10,7 @@ from accounts.permissions import is_admin
 from leads.intake import MAX_INT, parse_instant
 from leads.models import Lead, Touch
 from sla.models import Agreement
-from sla.selectors import lead_sla
+from sla.selectors import lead_sla, stage_history
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -134,16 +134,28 @@ class LeadTouchCreatedSerializer(LeadTouchSerializer):
 
 
 class LeadStageChangeSerializer(serializers.Serializer):
-    from_stage = serializers.CharField(source="from_stage.slug", read_only=True, allow_null=True)
-    to_stage = serializers.CharField(source="to_stage.slug", read_only=True)
-    at = serializers.DateTimeField(read_only=True)
-    by = serializers.CharField(source="by.username", read_only=True, allow_null=True)
-    note = serializers.CharField(read_only=True)
+    from_stage = serializers.CharField(
+        source="change.from_stage.slug", read_only=True, allow_null=True
+    )
+    to_stage = serializers.CharField(source="change.to_stage.slug", read_only=True)
+    at = serializers.DateTimeField(source="change.at", read_only=True)
+    by = serializers.CharField(source="change.by.username", read_only=True, allow_null=True)
+    note = serializers.CharField(source="change.note", read_only=True)
+    business_minutes_in_stage = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Business minutes spent in `to_stage`: to the next change, or to now.",
+    )
 
 
 class LeadDetailSerializer(LeadSerializer):
     touches = LeadTouchSerializer(many=True, read_only=True)
-    stage_history = LeadStageChangeSerializer(source="stage_changes", many=True, read_only=True)
+    stage_history = serializers.SerializerMethodField()
+
+    @extend_schema_field(LeadStageChangeSerializer(many=True))
+    def get_stage_history(self, lead):
+        now = self.context.get("now") or timezone.now()
+        return LeadStageChangeSerializer(stage_history(lead, now=now), many=True).data
 
     class Meta(LeadSerializer.Meta):
         fields = [*LeadSerializer.Meta.fields, "touches", "stage_history"]

@@ -214,7 +214,8 @@ def _lead_create(*, by, data, external_id, agreement, idempotency_key, received_
 def _locked(lead: Lead) -> Lead:
     return (
         # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to terms.
-        Lead.objects.select_for_update(of=("self",))
+        # no_key: rows that merely point at the lead (flags, touches) need not wait for us.
+        Lead.objects.select_for_update(of=("self",), no_key=True)
         .select_related("terms__agreement__calendar")
         .get(pk=lead.pk)
     )

@@ -23,7 +23,7 @@ from funnel.models import Stage
 from leads.models import Lead, ReasonCode, Touch
 from sla.clocks import SlaStatus, with_sla_status
 from sla.models import Clock, Flag
-from sla.selectors import lead_actionable_by, lead_sla, leads_visible_to
+from sla.selectors import lead_actionable_by, lead_sla, leads_visible_to, stage_history
 from sla.services import leads as services
 
 URGENCY = {
@@ -137,7 +137,7 @@ def lead_detail(request, pk: int):
             "zone": zone,
             "clocks": lead.clocks.order_by("started_at", "id"),
             "touches": lead.touches.select_related("by").order_by("-at", "-id"),
-            "history": lead.stage_changes.select_related("from_stage", "to_stage", "by"),
+            "history": stage_history(lead, now=now),
             "flags": Flag.objects.filter(lead=lead).select_related("owner"),
             "can_act": can_act and lead.closed_at is None,
             "can_assign": can_assign and lead.closed_at is None,

@@ -160,6 +160,7 @@ def test_moving_the_stage_is_recorded_in_the_history(delivered, world, as_user):
         "at": iso(MONDAY_10AM),
         "by": "sam",
         "note": "Demo booked",
+        "business_minutes_in_stage": 0,
     }
 
 

@@ -4,6 +4,8 @@ New York 09:00–17:00 on weekdays; first touch within 240 business minutes (at 
 75 %), next touch within 1440. 2026-12-04 is a Friday.
 """
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -202,3 +204,23 @@ def test_a_lead_keeps_the_next_touch_window_of_the_version_it_was_delivered_unde
     agreement_update(agreement=world.a, by=world.ada, now=FRIDAY_4PM, next_touch_minutes=60)
     touch(lead, world, ny(2026, 12, 7, 10, 0))
     assert status(lead, ny(2026, 12, 7, 10, 0))["next_touch_due_at"] == ny(2026, 12, 10, 10, 0)
+
+
+def test_time_in_stage_is_measured_in_business_minutes():
+    """Delivered Friday 16:00 New York, moved Monday 10:00: 60 + 60 business minutes."""
+    from sla.selectors import stage_history
+    from sla.services.leads import lead_deliver, lead_move_stage
+    from tests.factories import AgreementFactory, UserFactory
+
+    agreement = AgreementFactory(name="Stage timing")
+    rep = UserFactory(username="stage-rep", role="sales")
+    agreement.sales_team.members.add(rep)
+    friday = datetime(2026, 12, 4, 21, 0, tzinfo=UTC)
+    monday = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    lead, _ = lead_deliver(
+        by=None, data={"email": "t@acme.test", "company_size": 100}, agreement=agreement, now=friday
+    )
+    lead_move_stage(lead=lead, by=rep, stage="engaged", now=monday)
+    rows = stage_history(lead, now=monday + timedelta(hours=2))
+    assert [r["change"].to_stage.slug for r in rows] == ["interacting", "engaged"]
+    assert [r["business_minutes_in_stage"] for r in rows] == [120, 120]
