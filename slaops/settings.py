@@ -91,6 +91,9 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+    # Tests use a file too, not shared-cache memory: a real worker thread in a test then
+    # waits for locks as web and worker do in production, instead of failing at once.
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 else:
     _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     _db["CONN_HEALTH_CHECKS"] = True

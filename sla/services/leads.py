@@ -15,23 +15,14 @@ from django.db.models import Q
 from accounts.models import Role, Team, User
 from funnel.models import Stage, StageChange
 from leads.models import AssignmentCursor, Lead, ReasonCode, Touch
+from leads.scoring import LEAD_FIELDS as SCORED_FIELDS
 from leads.scoring import score
 from sla.clocks import clock_start, clock_stop, clocks_stop_all, running_clock
 from sla.models import Agreement, Clock, LeadTerms
 from slaops.api import Conflict
 
-LEAD_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "country",
-    "company_size",
-    "source",
-    "external_id",
-    "attributes",
-)
+# What marketing may deliver: the fields criteria can name, and the free attributes.
+LEAD_FIELDS = (*SCORED_FIELDS, "attributes")
 ENTRY_STAGE = "interacting"
 REJECTED_STAGE = "disqualified"
 ABANDONED_STAGE = "recycled"
