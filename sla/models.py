@@ -5,6 +5,7 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -173,7 +174,11 @@ class MonthlyCommitment(models.Model):
     """Marketing's logged quota for one month of one agreement; who and when are kept."""
 
     agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="commitments")
-    month = models.CharField(max_length=7, help_text="YYYY-MM")
+    month = models.CharField(
+        max_length=7,
+        help_text="YYYY-MM",
+        validators=[RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", "Give the month as YYYY-MM.")],
+    )
     quota = models.PositiveIntegerField()
     note = models.TextField(blank=True)
     logged_by = models.ForeignKey(
