@@ -33,6 +33,13 @@ def broker_url(redis_url):
     redis.Redis.from_url(url).flushdb()
 
 
+@pytest.fixture(autouse=True)
+def _broker_from_the_test(monkeypatch):
+    # Celery lets the CELERY_BROKER_URL environment variable override app.conf.broker_url:
+    # without this, the test's own broker would silently be replaced by CI's.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+
+
 def make_app(broker_url: str) -> Celery:
     app = Celery("slaops-checks-test", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -10,6 +10,13 @@ from django.conf import settings
 from sla.models import WorkerHeartbeat
 
 
+@pytest.fixture(autouse=True)
+def _broker_from_the_test(monkeypatch):
+    # Celery lets the CELERY_BROKER_URL environment variable override app.conf.broker_url:
+    # without this, the test's own broker would silently be replaced by CI's.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+
+
 def make_app(broker_url: str, transport_options: dict) -> Celery:
     app = Celery("slaops-test", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
