@@ -12,6 +12,7 @@ def test_schema_validates_without_warnings(tmp_path):
     paths = yaml.safe_load(out.read_text())["paths"]
     for endpoint in (
         "/api/calendars/",
+        "/api/teams/",
         "/api/stages/",
         "/api/definitions/",
         "/api/agreements/",
