@@ -16,7 +16,7 @@ from accounts.models import Role, Team, User
 from accounts.services import user_create_or_update
 from leads.models import Lead, LeadDefinition
 from sla.business_time import add_business_minutes, month_of
-from sla.models import Agreement, BusinessCalendar
+from sla.models import Agreement, BusinessCalendar, Notification
 
 DEMO_PASSWORD = "slaops-demo"
 DEMO_LEADS_PER_AGREEMENT = 160
@@ -226,16 +226,24 @@ def demo_seed(*, now: datetime) -> list[DemoLogin]:
             now,
         ),
     ]
+    generated = False
     for agreement in agreements:
         _commitments(agreement, now)
         if not Lead.objects.filter(external_id__startswith=f"demo-{agreement.pk}-").exists():
             _month_of_leads(agreement, now, random.Random(agreement.pk))
+            generated = True
     try:
         from sla.checks import run_all_checks
     except ImportError:  # the checks arrive with the scheduled-checks work
         run_all_checks = None
     if run_all_checks is not None:
         run_all_checks(at=now)
+    if generated:
+        # The demo month's flags are history: do not mail a month of reminders on first
+        # start. Later runs leave every notification alone.
+        Notification.objects.filter(state=Notification.State.PENDING).update(
+            state=Notification.State.SKIPPED, last_error="demo history: not sent"
+        )
     return DEMO_LOGINS
 
 

@@ -72,6 +72,10 @@ def test_seed_demo_is_idempotent_and_gives_one_login_per_role(client):
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     assert User.objects.filter(username="maria").count() == 1
     assert client.login(username="maria", password="slaops-demo") is True
+    from sla.models import Flag, Notification
+
+    assert Flag.objects.exists()  # a realistic month has misses
+    assert not Notification.objects.filter(state="pending").exists()  # history is not mailed
 
 
 def test_api_without_credentials_answers_401(api_client):
