@@ -89,8 +89,13 @@ def rep_next(*, team: Team) -> User | None:
     reps = list(team.members.filter(is_active=True, role=Role.SALES).order_by("username"))
     if not reps:
         return None
-    last = cursor.last_user.username if cursor.last_user_id else ""
-    chosen = next((rep for rep in reps if rep.username > last), reps[0])
+    ids = [rep.pk for rep in reps]
+    if cursor.last_user_id in ids:
+        chosen = reps[(ids.index(cursor.last_user_id) + 1) % len(reps)]
+    else:
+        # The last one left the team or was deactivated: continue after their name.
+        last = cursor.last_user.username if cursor.last_user_id else ""
+        chosen = next((rep for rep in reps if rep.username > last), reps[0])
     cursor.last_user = chosen
     cursor.save(update_fields=["last_user"])
     return chosen
@@ -142,8 +147,17 @@ def lead_deliver(
         return existing, False
 
 
+def _batch_memo(agreement: Agreement, name: str, load):
+    """Look a value up once per Agreement instance: a CSV import delivers every row with
+    the same instance, so its definition version, terms and entry stage load once."""
+    cache = agreement.__dict__.setdefault("_delivery_memo", {})
+    if name not in cache:
+        cache[name] = load()
+    return cache[name]
+
+
 def _lead_create(*, by, data, external_id, agreement, idempotency_key, received_at) -> Lead:
-    version = agreement.definition.current_version
+    version = _batch_memo(agreement, "version", lambda: agreement.definition.current_version)
     fields = {name: data[name] for name in LEAD_FIELDS if name in data and data[name] is not None}
     fields["external_id"] = external_id
     fields.setdefault("attributes", {})
@@ -162,14 +176,17 @@ def _lead_create(*, by, data, external_id, agreement, idempotency_key, received_
         qualifies=result.qualifies,
         score_explanation=result.explanation,
         disqualified_by=result.disqualified_by,
-        stage=_entry_stage(),
+        stage=_batch_memo(agreement, "stage", _entry_stage),
         team=agreement.sales_team,
         created_by=by,
     )
+    if result.qualifies:
+        lead.owner = rep_next(team=agreement.sales_team)
+        lead.assigned_at = received_at if lead.owner else None
     # Uniqueness is left to the database: a concurrent duplicate committed after
     # _existing() must surface as IntegrityError (answered with the first lead), not 400.
     lead.full_clean(
-        exclude=["definition_version", "stage", "team", "owner"],
+        exclude=["definition_version", "stage", "team", "owner", "created_by"],
         validate_unique=False,
         validate_constraints=False,
     )
@@ -177,7 +194,9 @@ def _lead_create(*, by, data, external_id, agreement, idempotency_key, received_
     StageChange.objects.create(
         lead=lead, from_stage=None, to_stage=lead.stage, at=received_at, by=by, note="Delivered"
     )
-    terms = agreement.versions.get(version=agreement.version)
+    terms = _batch_memo(
+        agreement, "terms", lambda: agreement.versions.get(version=agreement.version)
+    )
     LeadTerms.objects.create(
         lead=lead,
         agreement=agreement,
@@ -185,9 +204,6 @@ def _lead_create(*, by, data, external_id, agreement, idempotency_key, received_
         attempts_required=agreement.attempts_before_abandon,
     )
     if result.qualifies:
-        lead.owner = rep_next(team=agreement.sales_team)
-        lead.assigned_at = received_at if lead.owner else None
-        lead.save(update_fields=["owner", "assigned_at"])
         clock_start(
             lead=lead,
             kind=Clock.Kind.FIRST_TOUCH,

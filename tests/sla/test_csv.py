@@ -270,3 +270,13 @@ def test_export_with_an_invalid_filter_is_400_naming_it(world, as_user):
         response = as_user(world.sam).get("/api/leads/export.csv", {"sla_status": "late"})
     assert response.status_code == 400
     assert "sla_status" in response.json()
+
+
+def test_import_cost_per_row_stays_flat(world, as_user, django_assert_max_num_queries):
+    """Lookups shared by every row (definition version, terms, entry stage) load once:
+    40 rows cost at most 15 queries each (it was 20), plus a fixed overhead."""
+    many = [f"row{i}@example.com,R,{i},Acme,120,bulk-{i}," for i in range(40)]
+    client = as_user(world.maria)
+    with django_assert_max_num_queries(40 * 15 + 25):
+        response = import_csv(client, rows(*many), agreement=world.a)
+    assert response.json()["created"] == 40
