@@ -1,15 +1,11 @@
 """Pages of the lead definitions: read them, try a lead against one, edit them."""
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.models import Role
 from accounts.permissions import has_role
@@ -21,6 +17,7 @@ from leads.services import (
     definition_score,
     definition_update,
 )
+from slaops.htmx import login_required_htmx
 
 OP_WORDS = {
     "eq": "is",
@@ -60,20 +57,6 @@ def rule_rows(rules: list[dict]) -> list[dict]:
             }
         )
     return rows
-
-
-def _login_required_htmx(view):
-    """login_required, but an htmx request from an expired session reloads the whole page
-    on the login form instead of swapping the form into the fragment."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated and request.htmx:
-            next_url = request.htmx.current_url_abs_path or request.path
-            return HttpResponseClientRedirect(redirect_to_login(next_url).url)
-        return login_required(view)(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _viewer_zone(user) -> str:
@@ -142,7 +125,7 @@ def definition_detail(request, pk: int):
     return render(request, "leads/definition_detail.html", _detail_context(request, definition))
 
 
-@_login_required_htmx
+@login_required_htmx
 @require_POST
 def definition_try(request, pk: int):
     """Score the posted lead against the current version; nothing is saved."""

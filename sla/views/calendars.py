@@ -7,16 +7,13 @@ business-time engine's, on `BusinessCalendar.as_work_calendar()`.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.permissions import is_admin
 from sla.business_time import (
@@ -30,6 +27,7 @@ from sla.business_time import (
     next_opening,
 )
 from sla.models import BusinessCalendar
+from slaops.htmx import login_required_htmx
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 UPCOMING_HOLIDAYS = 12
@@ -75,20 +73,6 @@ class DeadlineForm(forms.Form):
     )
 
 
-def _login_required_htmx(view):
-    """login_required, but an htmx request from an expired session reloads the login page
-    instead of swapping it into the fragment."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated and request.htmx:
-            url = redirect_to_login(request.htmx.current_url_abs_path or request.path).url
-            return HttpResponseClientRedirect(url)
-        return login_required(view)(request, *args, **kwargs)
-
-    return wrapped
-
-
 @login_required
 def calendar_list(request):
     now = timezone.now()
@@ -113,7 +97,7 @@ def calendar_detail(request, pk: int):
     return render(request, "sla/calendar_detail.html", context)
 
 
-@_login_required_htmx
+@login_required_htmx
 def calendar_deadline(request, pk: int):
     calendar = get_object_or_404(BusinessCalendar, pk=pk)
     if not request.htmx:  # without JavaScript the whole page shows the answer
