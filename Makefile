@@ -54,10 +54,17 @@ bench: venv
 	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/checks.py --scale $(BENCH_SCALE)
 
 # Refresh the committed copies of the front-end libraries (needs npm; pinned in package.json).
+# The .map files are not vendored, so the sourceMappingURL comments naming them are stripped:
+# with DEBUG off, the manifest storage fails collectstatic on a reference it cannot resolve.
+VENDOR_FILES = static/vendor/bootstrap.min.css static/vendor/bootstrap.bundle.min.js \
+               static/vendor/htmx.min.js static/vendor/echarts.min.js
 vendor:
 	npm ci --no-audit --no-fund --ignore-scripts
 	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/js/bootstrap.bundle.min.js \
 	   node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js static/vendor/
+	sed -i.orig -e '/^\/\/[#@] sourceMappingURL=/d' -e '/^\/\*[#@] sourceMappingURL=/d' $(VENDOR_FILES)
+	rm -f $(addsuffix .orig,$(VENDOR_FILES))
+	! grep -l 'sourceMappingURL=' $(VENDOR_FILES)
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/broker var/static var/celerybeat-schedule*
