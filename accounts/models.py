@@ -40,7 +40,7 @@ class Team(models.Model):
     members = models.ManyToManyField(User, related_name="teams", blank=True)
     # The team's working hours: notifications respect them (no 3 a.m. reminders).
     calendar = models.ForeignKey(
-        "sla.BusinessCalendar",
+        "calendars.BusinessCalendar",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sla.business_time import WorkCalendar, add_business_minutes  # noqa: E402
+from calendars.engine import WorkCalendar, add_business_minutes  # noqa: E402
 
 HOLIDAYS = ["2026-01-01", "2026-01-19", "2026-05-25", "2026-07-03", "2026-09-07", "2026-11-26"]
 HOLIDAYS += ["2026-12-25", "2027-01-01"]

@@ -106,9 +106,10 @@ def generate(scale: float) -> dict:
     from django.db import connection, transaction
 
     from accounts.models import Role, Team, User
+    from calendars.models import BusinessCalendar
     from funnel.models import Stage
     from leads.models import LeadDefinition, LeadDefinitionVersion
-    from sla.models import Agreement, AgreementVersion, BusinessCalendar
+    from sla.models import Agreement, AgreementVersion
 
     leads, running, due = int(LEADS * scale), int(RUNNING * scale), int(DUE * scale)
     with connection.cursor() as cursor:

@@ -4,11 +4,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
-from accounts.permissions import AdminWritesOthersRead
+from accounts.access import AdminWritesOthersRead
+from core.errors import RuleRefused
 from funnel.models import Stage
 from funnel.selectors import stage_list
 from funnel.services import StageInUse, stage_create, stage_delete, stage_update
-from slaops.api import Conflict
 
 
 class StageInput(serializers.Serializer):
@@ -73,5 +73,5 @@ class StageViewSet(viewsets.ModelViewSet):
         try:
             stage_delete(stage=self.get_object())
         except StageInUse as exc:
-            raise Conflict(str(exc)) from exc
+            raise RuleRefused(str(exc)) from exc
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.permissions import AdminWritesOthersRead, MarketingOrAdminWrites
+from accounts.access import AdminWritesOthersRead, MarketingOrAdminWrites
 from leads.models import LeadDefinition, LeadDefinitionVersion, ReasonCode
 from leads.services import (
     definition_create,

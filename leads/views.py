@@ -7,8 +7,9 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.access import has_role
 from accounts.models import Role
-from accounts.permissions import has_role
+from core.htmx import login_required_htmx
 from leads.definition_forms import DefinitionForm, TryLeadForm
 from leads.models import LeadDefinition, LeadDefinitionVersion
 from leads.services import (
@@ -17,7 +18,6 @@ from leads.services import (
     definition_score,
     definition_update,
 )
-from slaops.htmx import login_required_htmx
 
 OP_WORDS = {
     "eq": "is",

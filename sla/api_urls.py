@@ -4,7 +4,6 @@ from django.urls import path  # noqa: F401
 from rest_framework.routers import SimpleRouter
 
 from sla.api.agreements import AgreementViewSet  # noqa: E402
-from sla.api.calendars import CalendarViewSet  # noqa: E402
 from sla.api.compliance import ComplianceView  # noqa: E402
 from sla.api.flags import FlagViewSet  # noqa: E402
 from sla.api.lead_csv import LeadExportView, LeadImportView  # noqa: E402
@@ -12,7 +11,6 @@ from sla.api.leads import LeadViewSet  # noqa: E402
 from sla.api.teams import TeamViewSet  # noqa: E402
 
 router = SimpleRouter()
-router.register("calendars", CalendarViewSet, basename="calendar")
 router.register("teams", TeamViewSet, basename="team")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("leads", LeadViewSet, basename="lead")

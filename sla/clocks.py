@@ -7,10 +7,10 @@ moment it starts; editing the calendar later moves no running deadline. The chec
 
 from datetime import datetime
 
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
 
+from calendars.engine import WorkCalendar, add_business_minutes
 from leads.models import Lead
-from sla.business_time import WorkCalendar, add_business_minutes
 from sla.models import Clock
 
 
@@ -52,7 +52,7 @@ def clock_stop(*, clock: Clock, at: datetime, reason: str) -> bool:
 
     Returns False when the clock was no longer running (someone else stopped it).
     """
-    from sla.services.flags import flags_resolve_for_clock
+    from sla.flags import flags_resolve_for_clock
 
     stopped = Clock.objects.filter(pk=clock.pk, state=Clock.State.RUNNING).update(
         state=Clock.State.STOPPED, stopped_at=at, stop_reason=reason
@@ -107,20 +107,15 @@ def sla_status(*, lead: Lead, clocks: list[Clock], now: datetime) -> str:
 def with_sla_status(queryset: QuerySet, *, now: datetime) -> QuerySet:
     """Annotate `sla_status` on a Lead queryset with the rules of `sla_status`, in SQL."""
     clocks = Clock.objects.filter(lead=OuterRef("pk"))
-    running = Q(state=Clock.State.RUNNING)
     first = clocks.filter(kind=Clock.Kind.FIRST_TOUCH)
-    late_first = first.filter(
-        (running & Q(due_at__lte=now))
-        | (Q(state=Clock.State.STOPPED) & Q(stopped_at__gt=F("due_at")))
-    )
-    late_next = clocks.filter(running, kind=Clock.Kind.NEXT_TOUCH, due_at__lte=now)
+    late_next = clocks.filter(kind=Clock.Kind.NEXT_TOUCH).overdue(now)
     return queryset.annotate(
         sla_status=Case(
             When(qualifies=False, then=Value(SlaStatus.NOT_STARTED)),
             When(closed_at__isnull=False, then=Value(SlaStatus.CLOSED)),
-            When(Exists(late_first) | Exists(late_next), then=Value(SlaStatus.BREACHED)),
-            When(Exists(first.filter(running, at_risk_at__lte=now)), then=Value(SlaStatus.AT_RISK)),
-            When(Exists(first.filter(running)), then=Value(SlaStatus.PENDING)),
+            When(Exists(first.late(now)) | Exists(late_next), then=Value(SlaStatus.BREACHED)),
+            When(Exists(first.at_risk(now)), then=Value(SlaStatus.AT_RISK)),
+            When(Exists(first.running()), then=Value(SlaStatus.PENDING)),
             default=Value(SlaStatus.MET),
         )
     )

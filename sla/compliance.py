@@ -30,19 +30,13 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Role
+from calendars.engine import WorkCalendar, business_minutes_between
+from calendars.months import business_days_elapsed, business_days_in_month, month_bounds, month_of
 from leads.models import Lead
-from sla.business_time import (
-    WorkCalendar,
-    business_days_elapsed,
-    business_days_in_month,
-    business_minutes_between,
-    month_bounds,
-    month_of,
-)
-from sla.models import Agreement, Clock, Flag, MonthlyCommitment
+from sla.models import Agreement, Clock, Flag, MonthlyCommitment, kept_q, late_q
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 TOUCH_STOPS = ("touch", "connected")
@@ -236,9 +230,7 @@ def _first_touch_clocks(agreement: Agreement, window: MonthWindow):
 
 
 def _decided(at: datetime) -> dict:
-    kept = Q(state=Clock.State.STOPPED, stopped_at__lte=F("due_at")) & Q(stopped_at__lte=at)
-    late = Q(due_at__lte=at) & (Q(state=Clock.State.RUNNING) | Q(stopped_at__gt=F("due_at")))
-    return {"within": Count("id", filter=kept), "breached": Count("id", filter=late)}
+    return {"within": Count("id", filter=kept_q(at)), "breached": Count("id", filter=late_q(at))}
 
 
 def _percentile_nearest_rank(values: list[int], share: float) -> int:

@@ -1,83 +1,10 @@
-"""Business calendars, agreements, clocks, flags and the worker heartbeat."""
-
-import functools
-import json
+"""Agreements and their versions, commitments, the clocks of each lead, flags, the outbox."""
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
-
-
-def _default_working_hours():
-    return {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
-
-
-class BusinessCalendar(models.Model):
-    """Working hours in local wall time of an IANA zone, and holidays as local dates.
-
-    Clocks store the due times computed from the calendar when they start, so editing a
-    calendar moves no deadline already running; new clocks use the new hours.
-    """
-
-    name = models.CharField(max_length=100, unique=True)
-    timezone = models.CharField(max_length=64, default="UTC")
-    working_hours = models.JSONField(default=_default_working_hours)
-    holidays = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return f"{self.name} ({self.timezone})"
-
-    def clean(self):
-        from sla.business_time import CalendarSpecError, WorkCalendar
-
-        try:
-            spec = WorkCalendar.from_spec(self.timezone, self.working_hours, self.holidays or [])
-        except CalendarSpecError as exc:
-            raise ValidationError({exc.field: exc.message}) from exc
-        if not any(spec.windows):
-            raise ValidationError(
-                {"working_hours": "Give at least one working window, or no clock can ever run."}
-            )
-        # Store the normalised form (sorted windows, sorted unique holidays).
-        normal = spec.to_spec()
-        self.working_hours = normal["working_hours"]
-        self.holidays = normal["holidays"]
-
-    def as_work_calendar(self):
-        """The engine's immutable calendar; shared between calls so its day cache is reused."""
-        key = (
-            self.timezone,
-            json.dumps(self.working_hours, sort_keys=True),
-            tuple(self.holidays or ()),
-        )
-        return _work_calendar(key)
-
-
-@functools.lru_cache(maxsize=256)
-def _work_calendar(key):
-    from sla.business_time import WorkCalendar
-
-    timezone, hours, holidays = key
-    return WorkCalendar.from_spec(timezone, json.loads(hours), holidays)
-
-
-class WorkerHeartbeat(models.Model):
-    """The last time a worker ran the heartbeat task; /healthz reads it."""
-
-    name = models.CharField(max_length=50, unique=True)
-    last_seen_at = models.DateTimeField()
-
-    def __str__(self):
-        return f"{self.name} @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Agreement(models.Model):
@@ -95,7 +22,7 @@ class Agreement(models.Model):
         "accounts.Team", on_delete=models.PROTECT, related_name="sales_agreements"
     )
     calendar = models.ForeignKey(
-        BusinessCalendar, on_delete=models.PROTECT, related_name="agreements"
+        "calendars.BusinessCalendar", on_delete=models.PROTECT, related_name="agreements"
     )
     definition = models.ForeignKey(
         "leads.LeadDefinition", on_delete=models.PROTECT, related_name="agreements"
@@ -197,6 +124,58 @@ class MonthlyCommitment(models.Model):
         return f"{self.agreement} {self.month}: {self.quota}"
 
 
+# --- lateness: the one statement of when a clock's promise is broken ------------------------
+# The status (Python and SQL), the checks, the compliance figures, the digest and the
+# partial indexes below all build on these.
+
+RUNNING = Q(state="running")
+# Stopped after its due time: late, whenever anyone looks.
+STOPPED_LATE = Q(state="stopped", stopped_at__gt=F("due_at"))
+# Not yet claimed by the breach check / by the at-risk check.
+BREACH_UNCLAIMED = Q(breached_at__isnull=True)
+AT_RISK_UNCLAIMED = Q(at_risk_flagged_at__isnull=True, kind="first_touch")
+
+
+def overdue_q(at) -> Q:
+    """Running past its due time as of `at`."""
+    return RUNNING & Q(due_at__lte=at)
+
+
+def late_q(at) -> Q:
+    """The promise is broken as of `at`: running past due, or stopped after the due time."""
+    return Q(due_at__lte=at) & (RUNNING | STOPPED_LATE)
+
+
+def kept_q(at) -> Q:
+    """The promise was kept by `at`: stopped by then, at or before its due time."""
+    return Q(state="stopped", stopped_at__lte=F("due_at")) & Q(stopped_at__lte=at)
+
+
+def at_risk_q(at) -> Q:
+    """An untouched first touch past its at-risk share of the window, as of `at`."""
+    return RUNNING & Q(kind="first_touch", at_risk_at__lte=at)
+
+
+class ClockQuerySet(models.QuerySet):
+    def running(self):
+        return self.filter(RUNNING)
+
+    def overdue(self, at):
+        return self.filter(overdue_q(at))
+
+    def late(self, at):
+        return self.filter(late_q(at))
+
+    def at_risk(self, at):
+        return self.filter(at_risk_q(at))
+
+    def breach_candidates(self, at):
+        """Clocks whose breach is due to be flagged: running past due, or stopped late
+        unseen; served by the partial indexes clock_due_unflagged and
+        clock_late_stop_unflagged."""
+        return self.filter(BREACH_UNCLAIMED & Q(due_at__lte=at) & (RUNNING | STOPPED_LATE))
+
+
 class Clock(models.Model):
     """One running promise of sales on one lead, with its due time stored when it starts.
 
@@ -225,6 +204,8 @@ class Clock(models.Model):
     breached_at = models.DateTimeField(null=True, blank=True)
     at_risk_flagged_at = models.DateTimeField(null=True, blank=True)
 
+    objects = ClockQuerySet.as_manager()
+
     class Meta:
         ordering = ["started_at", "id"]
         constraints = [
@@ -237,19 +218,19 @@ class Clock(models.Model):
         indexes = [
             models.Index(
                 fields=["due_at"],
-                condition=Q(state="running", breached_at__isnull=True),
+                condition=BREACH_UNCLAIMED & RUNNING,
                 name="clock_due_unflagged",
             ),
             models.Index(
                 fields=["at_risk_at"],
-                condition=Q(state="running", at_risk_flagged_at__isnull=True, kind="first_touch"),
+                condition=AT_RISK_UNCLAIMED & RUNNING,
                 name="clock_at_risk_unflagged",
             ),
             # Clocks stopped late before any check saw them (touched late during an
             # outage): still a breach to flag, found without scanning every clock.
             models.Index(
                 fields=["due_at"],
-                condition=Q(state="stopped", breached_at__isnull=True, stopped_at__gt=F("due_at")),
+                condition=BREACH_UNCLAIMED & STOPPED_LATE,
                 name="clock_late_stop_unflagged",
             ),
             models.Index(fields=["lead", "kind"]),
@@ -259,7 +240,7 @@ class Clock(models.Model):
         return f"{self.get_kind_display()} of lead {self.lead_id} due {self.due_at:%Y-%m-%d %H:%M}"
 
     def is_late(self, at) -> bool:
-        """Whether the promise was broken as of `at` (stopped late, or running past due)."""
+        """`late_q(at)` for one clock in memory: stopped late, or running past due."""
         if self.state == self.State.STOPPED:
             return self.stopped_at > self.due_at
         return at >= self.due_at
@@ -280,6 +261,11 @@ class Flag(models.Model):
     class State(models.TextChoices):
         OPEN = "open", "Open"
         RESOLVED = "resolved", "Resolved"
+
+    # Breaches of sales' promises: the sales team's managers hear of them at once.
+    BREACH_KINDS = frozenset({"first_touch_breached", "next_touch_breached", "premature_abandon"})
+    # Marketing's month: raised on the agreement, once a month.
+    MONTH_KINDS = frozenset({"quota_at_risk", "quota_shortfall", "quality_shortfall"})
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)

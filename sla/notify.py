@@ -22,14 +22,15 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F
 
 from accounts.models import Role, Team, User
+from calendars.engine import is_working, next_opening
+from calendars.models import BusinessCalendar
+from core.timeparse import local_text
 from leads.models import Lead
 from sla.bulk import bulk_insert
-from sla.business_time import is_working, next_opening
-from sla.models import BusinessCalendar, Clock, Flag, Notification
-from sla.services.flags import BREACH_KINDS, MONTH_KINDS, local_text
+from sla.models import Clock, Flag, Notification, at_risk_q, overdue_q
 
 logger = logging.getLogger(__name__)
 
@@ -125,15 +126,15 @@ def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
         team = teams.get(flag.team_id)
         owner = owners.get(flag.owner_id)
         subject, body = _message(flag, labels.get(flag.lead_id), owner and owner["username"])
-        if flag.kind in BREACH_KINDS or team is None:
+        if flag.kind in Flag.BREACH_KINDS or team is None:
             not_before = at
         else:
             not_before = calendars.opening(team.calendar_id, at)
         recipients = {}
-        if owner and flag.kind not in MONTH_KINDS:
+        if owner and flag.kind not in Flag.MONTH_KINDS:
             recipients[owner["id"]] = owner
-        wanted = Role.MARKETING if flag.kind in MONTH_KINDS else None
-        if flag.kind in BREACH_KINDS:
+        wanted = Role.MARKETING if flag.kind in Flag.MONTH_KINDS else None
+        if flag.kind in Flag.BREACH_KINDS:
             wanted = Role.SALES_MANAGER
         for member in members.get(flag.team_id, []) if wanted else []:
             if member["user__role"] == wanted:
@@ -325,19 +326,19 @@ def _digest_items(*, people: dict, teams_of: dict, at: datetime, zones: dict) ->
         if person["role"] in (Role.SALES_MANAGER, Role.MARKETING):
             for team in teams_of.get(user_id, []):
                 watchers[team["team_id"]].add(user_id)
-    kinds = list(BREACH_KINDS | MONTH_KINDS)
+    kinds = list(Flag.BREACH_KINDS | Flag.MONTH_KINDS)
     for row in open_flags.filter(team_id__in=watchers, kind__in=kinds).values(*fields):
-        wanted = Role.MARKETING if row["kind"] in MONTH_KINDS else Role.SALES_MANAGER
+        wanted = Role.MARKETING if row["kind"] in Flag.MONTH_KINDS else Role.SALES_MANAGER
         for user_id in watchers[row["team_id"]]:
             if people[user_id]["role"] == wanted and row["owner_id"] != user_id:
                 items[user_id].append(_flag_line(row))
     reps = [uid for uid, person in people.items() if person["role"] == Role.SALES]
-    late = Clock.objects.filter(state=Clock.State.RUNNING, lead__owner_id__in=reps).filter(
-        Q(kind=Clock.Kind.FIRST_TOUCH, at_risk_at__lte=at) | Q(due_at__lte=at)
-    )
-    for row in late.order_by("due_at").values("lead__owner_id", "lead_id", "kind", "due_at"):
+    late = Clock.objects.filter(lead__owner_id__in=reps).filter(at_risk_q(at) | overdue_q(at))
+    late = late.annotate(overdue=ExpressionWrapper(overdue_q(at), output_field=BooleanField()))
+    fields = ("lead__owner_id", "lead_id", "kind", "due_at", "overdue")
+    for row in late.order_by("due_at").values(*fields):
         owner = row["lead__owner_id"]
-        state = "breached" if row["due_at"] <= at else "at risk"
+        state = "breached" if row["overdue"] else "at risk"
         what = Clock.Kind(row["kind"]).label.lower()
         when = local_text(row["due_at"], zones[owner])
         items[owner].append(f"- lead #{row['lead_id']}: {what} due {when} ({state})")

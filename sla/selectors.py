@@ -5,8 +5,8 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from accounts.models import Role, User
+from calendars.engine import business_minutes_between
 from leads.models import Lead
-from sla.business_time import business_minutes_between
 from sla.clocks import sla_status
 from sla.models import Agreement, Clock
 

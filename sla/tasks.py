@@ -5,14 +5,6 @@ from datetime import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from sla.services.health import heartbeat_record
-
-
-@shared_task(name="sla.tasks.heartbeat", ignore_result=True)
-def heartbeat(name: str = "worker") -> None:
-    heartbeat_record(name=name, at=timezone.now())
-
-
 # The checks, the outbox sender and the digest: each idempotent (claims and unique keys),
 # so a redelivered or overlapping run changes nothing twice.
 

@@ -2,16 +2,12 @@
 
 from django.urls import path  # noqa: F401
 
-from sla.views import calendars  # noqa: E402
 from sla.views import commitments as commitment_views  # noqa: E402
 from sla.views import compliance as compliance_views  # noqa: E402
 from sla.views import flags as flag_views  # noqa: E402
 from sla.views import leads as lead_views  # noqa: E402
 
 urlpatterns = [
-    path("calendars/", calendars.calendar_list, name="calendar-list"),
-    path("calendars/<int:pk>/", calendars.calendar_detail, name="calendar-detail"),
-    path("calendars/<int:pk>/deadline/", calendars.calendar_deadline, name="calendar-deadline"),
     path("inbox/", lead_views.lead_inbox, name="lead-inbox"),
     path("flags/", flag_views.flag_list, name="flag-list"),
     path("compliance/", compliance_views.dashboard, name="dashboard"),

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "core",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -40,10 +41,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
+    "calendars",
     "accounts",
     "funnel",
     "leads",
     "sla",
+    "health",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -158,10 +162,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "slaops.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "slaops.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_THROTTLE_RATE", "20/min")},
 }
 SPECTACULAR_SETTINGS = {
@@ -214,7 +218,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # static schedule needs no database table to be right before the first beat starts.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {
-        "task": "sla.tasks.heartbeat",
+        "task": "health.tasks.heartbeat",
         "schedule": env_int("HEARTBEAT_SECONDS", 60, minimum=1),
         "options": {"expires": 55},
     },

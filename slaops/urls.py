@@ -4,7 +4,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import MeView, ObtainTokenView
+from calendars.api_urls import urlpatterns as calendars_api
 from funnel.api_urls import urlpatterns as funnel_api
+from health.views import healthz
 from leads.api_urls import urlpatterns as leads_api
 from sla.api_urls import urlpatterns as sla_api
 from slaops import views
@@ -16,16 +18,17 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # The apps' routes share the "api" namespace so their names ("lead-list") never
     # collide with the pages' names.
-    path("", include(([*funnel_api, *leads_api, *sla_api], "api"))),
+    path("", include(([*calendars_api, *funnel_api, *leads_api, *sla_api], "api"))),
 ]
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
+    path("", include("calendars.urls")),
     path("", include("funnel.urls")),
     path("", include("leads.urls")),
     path("", include("sla.urls")),

@@ -6,9 +6,10 @@ import factory
 from django.utils import timezone
 
 from accounts.models import Role, Team, User
+from calendars.models import BusinessCalendar
 from funnel.models import Stage
 from leads.models import Lead, LeadDefinition, LeadDefinitionVersion
-from sla.models import Agreement, AgreementVersion, BusinessCalendar, Clock, LeadTerms
+from sla.models import Agreement, AgreementVersion, Clock, LeadTerms
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -18,11 +18,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from accounts.access import AdminWritesOthersRead
 from accounts.models import Team
-from accounts.permissions import AdminWritesOthersRead
+from calendars.models import BusinessCalendar
 from leads.models import LeadDefinition
 from sla.compliance import marketing_figures, month_window
-from sla.models import Agreement, AgreementVersion, BusinessCalendar, MonthlyCommitment
+from sla.models import Agreement, AgreementVersion, MonthlyCommitment
 from sla.selectors import agreements_visible_to, commitment_loggable_by
 from sla.services.agreements import agreement_create, agreement_update, commitment_log, month_parse
 

@@ -9,13 +9,13 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from accounts.access import has_role
 from accounts.models import Role, Team
-from accounts.permissions import has_role
+from core.errors import RuleRefused
 from sla.compliance import flags_visible_to
+from sla.flags import FlagAlreadyResolved, flag_resolve
 from sla.models import Agreement, Flag
 from sla.selectors import flag_resolvable_by
-from sla.services.flags import FlagAlreadyResolved, flag_resolve
-from slaops.api import Conflict
 
 MONTH = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", "Enter a month as YYYY-MM.")
 
@@ -103,5 +103,5 @@ class FlagViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 flag=flag, by=user, note=data.validated_data["note"], at=timezone.now()
             )
         except FlagAlreadyResolved as exc:
-            raise Conflict(str(exc)) from exc
+            raise RuleRefused(str(exc)) from exc
         return Response(FlagSerializer(flag).data)

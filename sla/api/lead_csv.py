@@ -19,7 +19,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import MarketingOrAdminWrites
+from accounts.access import MarketingOrAdminWrites
 from leads.models import Lead
 from sla.api.lead_filters import LeadFilter, leads_listed
 from sla.api.lead_serializers import LeadImportInputSerializer, LeadImportResultSerializer

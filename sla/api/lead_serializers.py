@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.permissions import is_admin
+from accounts.access import is_admin
 from leads.intake import MAX_INT, parse_instant
 from leads.models import Lead, Touch
 from sla.models import Agreement

@@ -14,7 +14,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.permissions import MarketingOrAdminWrites
+from accounts.access import MarketingOrAdminWrites
+from core.errors import RuleRefused
 from leads.models import Lead
 from sla.api.lead_filters import LeadFilter, leads_listed, leads_prefetched
 from sla.api.lead_serializers import (
@@ -39,7 +40,6 @@ from sla.services.leads import (
     lead_reject,
     lead_touch,
 )
-from slaops.api import Conflict
 
 IDEMPOTENCY_KEY_MAX = 200
 
@@ -137,7 +137,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             if created and owner:
                 lead = lead_assign(lead=lead, by=request.user, owner=owner, now=now)
         if not created and not leads_visible_to(request.user).filter(pk=lead.pk).exists():
-            raise Conflict("This external_id or Idempotency-Key belongs to another team's lead.")
+            raise RuleRefused("This external_id or Idempotency-Key belongs to another team's lead.")
         answer = self._answer(lead, LeadSerializer)
         return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

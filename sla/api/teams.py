@@ -7,10 +7,10 @@ from django.db import transaction
 from django.db.models import ProtectedError
 from rest_framework import serializers, viewsets
 
+from accounts.access import AdminWritesOthersRead
 from accounts.models import Team, User
-from accounts.permissions import AdminWritesOthersRead
-from sla.models import BusinessCalendar
-from slaops.api import Conflict
+from calendars.models import BusinessCalendar
+from core.errors import RuleRefused
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -52,6 +52,6 @@ class TeamViewSet(viewsets.ModelViewSet):
         try:
             instance.delete()
         except ProtectedError as exc:
-            raise Conflict(
+            raise RuleRefused(
                 "The team is used by agreements or leads; remove its members instead."
             ) from exc

@@ -15,23 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
+from calendars.engine import WorkCalendar
 from leads.models import Lead
-from sla.business_time import WorkCalendar
-from sla.models import Clock, Flag
-from sla.services.flags import (
-    CLOCK_BREACH_KINDS,
-    STOP_WORDS,
-    flags_insert,
-    local_text,
-    month_text,
-    stop_note,
-)
+from sla.flags import ClockFacts, at_risk_flag, breach_flag, flags_insert, stop_note
+from sla.models import AT_RISK_UNCLAIMED, BREACH_UNCLAIMED, STOPPED_LATE, Clock, Flag
 
 logger = logging.getLogger(__name__)
 
@@ -54,96 +46,6 @@ ROW_FIELDS = (
     f"{TERMS}calendar__timezone",
 )
 CALENDAR_FIELDS = (f"{TERMS}calendar__working_hours", f"{TERMS}calendar__holidays")
-
-
-@dataclass(frozen=True)
-class ClockFacts:
-    """What a flag about a clock says: the clock, its lead's owner and its agreement."""
-
-    id: int
-    lead_id: int
-    kind: str
-    due_at: datetime
-    at_risk_at: datetime | None
-    business_minutes: int
-    stopped_at: datetime | None
-    stop_reason: str
-    owner_id: int | None
-    team_id: int | None
-    agreement_id: int
-    timezone: str
-
-    @classmethod
-    def from_row(cls, row: dict) -> ClockFacts:
-        if row["lead__terms__agreement_id"] is None:
-            raise ValueError(f"lead {row['lead_id']} was delivered under no agreement")
-        return cls(
-            id=row["id"],
-            lead_id=row["lead_id"],
-            kind=row["kind"],
-            due_at=row["due_at"],
-            at_risk_at=row["at_risk_at"],
-            business_minutes=row["business_minutes"],
-            stopped_at=row["stopped_at"],
-            stop_reason=row["stop_reason"],
-            owner_id=row["lead__owner_id"],
-            team_id=row["lead__team_id"] or row[f"{TERMS}sales_team_id"],
-            agreement_id=row["lead__terms__agreement_id"],
-            timezone=row[f"{TERMS}calendar__timezone"],
-        )
-
-
-def _window_text(facts: ClockFacts) -> str:
-    if facts.kind == Clock.Kind.NEXT_TOUCH:
-        return f"{facts.business_minutes} business minutes after the last touch"
-    return f"{facts.business_minutes} business minutes"
-
-
-def breach_flag(facts: ClockFacts, *, at: datetime, note: str = "") -> Flag:
-    """The breach of a clock, dated at its due time; resolved already if it has stopped."""
-    what = Clock.Kind(facts.kind).label.lower()
-    due = local_text(facts.due_at, facts.timezone)
-    detail = f"{what} due {due} ({_window_text(facts)}) passed"
-    stopped = facts.stopped_at is not None
-    if stopped:
-        how = STOP_WORDS.get(facts.stop_reason, f"stopped ({facts.stop_reason})")
-        detail += f"; {how} late at {local_text(facts.stopped_at, facts.timezone)}"
-    else:
-        detail += " untouched"
-    return Flag(
-        kind=CLOCK_BREACH_KINDS[facts.kind],
-        state=Flag.State.RESOLVED if stopped else Flag.State.OPEN,
-        raised_at=facts.due_at,
-        due_at=facts.due_at,
-        noticed_at=at,
-        lead_id=facts.lead_id,
-        clock_id=facts.id,
-        agreement_id=facts.agreement_id,
-        month=month_text(facts.due_at, facts.timezone),
-        owner_id=facts.owner_id,
-        team_id=facts.team_id,
-        detail=detail,
-        resolved_at=facts.stopped_at,
-        resolution_note=note,
-    )
-
-
-def at_risk_flag(facts: ClockFacts, *, at: datetime) -> Flag:
-    since = local_text(facts.at_risk_at, facts.timezone)
-    due = local_text(facts.due_at, facts.timezone)
-    return Flag(
-        kind=Flag.Kind.FIRST_TOUCH_AT_RISK,
-        raised_at=facts.at_risk_at,
-        due_at=facts.due_at,
-        noticed_at=at,
-        lead_id=facts.lead_id,
-        clock_id=facts.id,
-        agreement_id=facts.agreement_id,
-        month=month_text(facts.at_risk_at, facts.timezone),
-        owner_id=facts.owner_id,
-        team_id=facts.team_id,
-        detail=f"first touch due {due} ({_window_text(facts)}) untouched at risk since {since}",
-    )
 
 
 def _flag_clocks(
@@ -188,21 +90,15 @@ def _with_free_leads(rows: list[dict]) -> list[dict]:
 
 def _due(kind: str, at: datetime) -> QuerySet:
     # Matches the partial index clock_due_unflagged (state = running, breached_at null).
-    return Clock.objects.filter(
-        state=Clock.State.RUNNING, breached_at__isnull=True, due_at__lte=at, kind=kind
-    ).order_by("due_at")
+    unclaimed = Clock.objects.filter(BREACH_UNCLAIMED, kind=kind)
+    return unclaimed.overdue(at).order_by("due_at")
 
 
 def _stopped_late(kind: str, at: datetime) -> QuerySet:
     # Stopped after the due time before any check saw it (the checks were down, or the
-    # clock was stopped without flags_resolve_for_clock): a breach all the same.
-    return Clock.objects.filter(
-        state=Clock.State.STOPPED,
-        breached_at__isnull=True,
-        stopped_at__gt=F("due_at"),
-        due_at__lte=at,
-        kind=kind,
-    ).order_by("due_at")
+    # clock was stopped without flags_settle_for_clock): a breach all the same.
+    unclaimed = Clock.objects.filter(BREACH_UNCLAIMED, STOPPED_LATE, kind=kind)
+    return unclaimed.late(at).order_by("due_at")
 
 
 def _breaches(kind: str, at: datetime) -> list[Flag]:
@@ -252,12 +148,7 @@ def first_touch_at_risk(*, at: datetime) -> list[Flag]:
     Also settles warnings whose clock has stopped since (touched in time, or closed):
     one UPDATE over the open warnings, dated when the clock stopped.
     """
-    candidates = Clock.objects.filter(
-        kind=Clock.Kind.FIRST_TOUCH,
-        state=Clock.State.RUNNING,
-        at_risk_flagged_at__isnull=True,
-        at_risk_at__lte=at,
-    ).order_by("at_risk_at")
+    candidates = Clock.objects.filter(AT_RISK_UNCLAIMED).at_risk(at).order_by("at_risk_at")
     created = _flag_clocks(
         candidates=candidates,
         fields=ROW_FIELDS,

@@ -9,9 +9,10 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from core.timeparse import local_text, month_text
 from leads.models import Lead, Touch
+from sla.flags import flags_insert
 from sla.models import Flag
-from sla.services.flags import flags_insert, local_text, month_text
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 
-from sla.business_time import month_of
+from calendars.months import month_of
+from core.timeparse import local_text
 from sla.compliance import (
     MonthWindow,
     acceptance_below_bar,
@@ -27,8 +28,8 @@ from sla.compliance import (
     month_window,
     percent,
 )
+from sla.flags import flags_insert
 from sla.models import Agreement, Flag
-from sla.services.flags import flags_insert, local_text
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import simple_history.models
-import sla.models
+import calendars.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True)),
                 ('timezone', models.CharField(default='UTC', max_length=64)),
-                ('working_hours', models.JSONField(default=sla.models._default_working_hours)),
+                ('working_hours', models.JSONField(default=calendars.models._default_working_hours)),
                 ('holidays', models.JSONField(blank=True, default=list)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('name', models.CharField(db_index=True, max_length=100)),
                 ('timezone', models.CharField(default='UTC', max_length=64)),
-                ('working_hours', models.JSONField(default=sla.models._default_working_hours)),
+                ('working_hours', models.JSONField(default=calendars.models._default_working_hours)),
                 ('holidays', models.JSONField(blank=True, default=list)),
                 ('created_at', models.DateTimeField(blank=True, editable=False)),
                 ('updated_at', models.DateTimeField(blank=True, editable=False)),

@@ -13,13 +13,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from accounts.models import Role, Team, User
+from core.errors import RuleRefused
 from funnel.models import Stage, StageChange
 from leads.models import AssignmentCursor, Lead, ReasonCode, Touch
 from leads.scoring import LEAD_FIELDS as SCORED_FIELDS
 from leads.scoring import score
 from sla.clocks import clock_start, clock_stop, clocks_stop_all, running_clock
 from sla.models import Agreement, Clock, LeadTerms
-from slaops.api import Conflict
 
 # What marketing may deliver: the fields criteria can name, and the free attributes.
 LEAD_FIELDS = (*SCORED_FIELDS, "attributes")
@@ -230,7 +230,9 @@ def _locked(lead: Lead) -> Lead:
 
 def _refuse_if_closed(lead: Lead, action: str) -> None:
     if lead.closed_at is not None:
-        raise Conflict(f"Cannot {action}: the lead is closed (since {lead.closed_at.isoformat()}).")
+        raise RuleRefused(
+            f"Cannot {action}: the lead is closed (since {lead.closed_at.isoformat()})."
+        )
 
 
 def _check_instant(*, lead: Lead, at: datetime, now: datetime, field: str = "at") -> None:
@@ -340,9 +342,9 @@ def lead_move_stage(*, lead: Lead, by: User, stage: str, note: str = "", now: da
         raise ValidationError({"stage": f"Unknown stage {stage!r}."})
     lead = _locked(lead)
     if lead.stage_id == target.pk:
-        raise Conflict(f"The lead is already in {target.name}.")
+        raise RuleRefused(f"The lead is already in {target.name}.")
     if lead.closed_at is not None and not target.is_closed:
-        raise Conflict("The lead is closed; it can only move between won and lost stages.")
+        raise RuleRefused("The lead is closed; it can only move between won and lost stages.")
     _move(lead=lead, stage=target, by=by, at=now, note=note)
     if target.is_closed and lead.closed_at is None:
         _close(lead=lead, at=now, reason=f"stage_{target.kind}")
@@ -381,7 +383,7 @@ def lead_abandon(
     required = lead.terms.attempts_required if hasattr(lead, "terms") else 0
     done = lead.touches.count()
     if done < required and not override:
-        raise Conflict(
+        raise RuleRefused(
             f"attempts_before_abandon: {done} of {required} attempts logged; "
             f"{required - done} more needed before abandoning."
         )

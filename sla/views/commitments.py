@@ -13,8 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from calendars.months import month_of
 from leads.models import Lead
-from sla.business_time import month_of
 from sla.compliance import marketing_figures, month_window
 from sla.models import MonthlyCommitment
 from sla.selectors import agreements_visible_to, commitment_loggable_by

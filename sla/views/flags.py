@@ -10,9 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from sla.compliance import flags_visible_to
+from sla.flags import FlagAlreadyResolved, flag_resolve
 from sla.models import Flag
 from sla.selectors import flag_resolvable_by
-from sla.services.flags import FlagAlreadyResolved, flag_resolve
 
 
 @login_required

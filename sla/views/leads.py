@@ -16,9 +16,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
-from rest_framework.exceptions import APIException
 
 from accounts.models import Role, User
+from core.errors import RuleRefused
 from funnel.models import Stage
 from leads.models import Lead, ReasonCode, Touch
 from sla.clocks import SlaStatus, with_sla_status
@@ -156,8 +156,8 @@ def _describe(error: Exception) -> str:
         return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
-    if isinstance(error, APIException):
-        return str(error.detail)
+    if isinstance(error, RuleRefused):
+        return error.message
     return str(error) or "Not allowed."
 
 
@@ -222,7 +222,7 @@ def lead_action(request, pk: int, action: str):
             done = "Lead abandoned."
         else:
             raise Http404
-    except (ValidationError, APIException, PermissionDenied) as error:
+    except (ValidationError, RuleRefused, PermissionDenied) as error:
         messages.error(request, _describe(error))
     else:
         messages.success(request, done)

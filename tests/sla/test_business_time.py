@@ -11,20 +11,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla.business_time import (
-    DAY_KEYS,
+from calendars.engine import (
     CalendarSpecError,
     WorkCalendar,
     add_business_minutes,
-    business_days_elapsed,
-    business_days_in_month,
     business_minutes_between,
     business_seconds_between,
     is_working,
-    month_bounds,
-    month_of,
     next_opening,
 )
+from calendars.months import business_days_elapsed, business_days_in_month, month_bounds, month_of
+from calendars.spec import DAY_KEYS
 
 NEW_YORK = "America/New_York"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")

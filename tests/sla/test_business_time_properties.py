@@ -1,7 +1,7 @@
 """Property tests: the engine agrees with a naive minute-by-minute reference.
 
 The reference walks whole UTC minutes and reads the wall clock at each one. It states
-the daylight-saving rule of `sla.business_time` in wall-clock terms: a window opens the
+the daylight-saving rule of `calendars.engine` in wall-clock terms: a window opens the
 first time the clock shows its start and closes the last time the clock shows its end.
 So a minute is working when some window's start has already been shown (the highest
 reading so far reached it) and its end has not yet been shown for the last time (the
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from sla.business_time import (
+from calendars.engine import (
     WorkCalendar,
     add_business_minutes,
     business_minutes_between,

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from accounts.models import Team
-from sla.models import BusinessCalendar
+from calendars.models import BusinessCalendar
 from tests.factories import AgreementFactory, CalendarFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from sla.models import BusinessCalendar
+from calendars.models import BusinessCalendar
 from tests.factories import CalendarFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,7 +137,7 @@ def test_admin_sees_an_edit_link_to_the_admin(signed_in):
 
     response = signed_in("admin").get(f"/calendars/{calendar.id}/")
 
-    assert f'href="/admin/sla/businesscalendar/{calendar.id}/change/"' in response.content.decode()
+    assert f'href="/admin/calendars/businesscalendar/{calendar.id}/change/"' in response.content.decode()
 
 
 def test_unknown_calendar_page_answers_404(signed_in):
@@ -360,7 +360,7 @@ def test_admin_refuses_overlapping_windows_like_the_api(signed_in):
     hours = '{"mon": [["09:00", "13:00"], ["12:00", "17:00"]]}'
 
     response = signed_in("admin").post(
-        "/admin/sla/businesscalendar/add/", _admin_form(working_hours=hours)
+        "/admin/calendars/businesscalendar/add/", _admin_form(working_hours=hours)
     )
 
     assert response.status_code == 200
@@ -370,7 +370,7 @@ def test_admin_refuses_overlapping_windows_like_the_api(signed_in):
 
 def test_admin_refuses_an_unknown_zone_like_the_api(signed_in):
     response = signed_in("admin").post(
-        "/admin/sla/businesscalendar/add/", _admin_form(timezone="Mars/Base")
+        "/admin/calendars/businesscalendar/add/", _admin_form(timezone="Mars/Base")
     )
 
     assert "unknown time zone" in text(response)
@@ -381,7 +381,7 @@ def test_admin_stores_the_calendar_normalised(signed_in):
     hours = '{"mon": [["13:00", "17:00"], ["08:00", "12:00"]]}'
 
     response = signed_in("admin").post(
-        "/admin/sla/businesscalendar/add/",
+        "/admin/calendars/businesscalendar/add/",
         _admin_form(working_hours=hours, holidays='["2026-12-25", "2026-01-01"]'),
     )
 
@@ -395,7 +395,7 @@ def test_admin_lists_and_searches_calendars(signed_in):
     CalendarFactory(name="New York office")
     CalendarFactory(name="Paris office", timezone="Europe/Paris")
 
-    page = text(signed_in("admin").get("/admin/sla/businesscalendar/", {"q": "Paris"}))
+    page = text(signed_in("admin").get("/admin/calendars/businesscalendar/", {"q": "Paris"}))
 
     assert "Paris office" in page
     assert "New York office" not in page

@@ -13,14 +13,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from calendars.models import BusinessCalendar
 from sla.checks import (
     first_touch_at_risk,
     first_touch_breached,
     next_touch_breached,
     run_all_checks,
 )
-from sla.models import BusinessCalendar, Clock, Flag
-from sla.services.flags import flags_resolve_for_clock
+from sla.flags import flags_resolve_for_clock
+from sla.models import Clock, Flag
 from tests.factories import AgreementFactory, ClockFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.errors import RuleRefused
 from leads.models import Lead
 from sla.clocks import SlaStatus
 from sla.models import Clock
@@ -20,7 +21,6 @@ from sla.services.leads import (
     lead_move_stage,
     lead_touch,
 )
-from slaops.api import Conflict
 from tests.sla.lead_world import build_world, lead_body, ny
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +171,7 @@ def test_an_open_stage_keeps_the_clocks_running(world):
 def test_acknowledging_a_closed_lead_is_a_conflict(world):
     lead = deliver(world)
     lead_move_stage(lead=lead, by=world.sam, stage="customer", now=ny(2026, 12, 7, 9, 30))
-    with pytest.raises(Conflict):
+    with pytest.raises(RuleRefused):
         lead_acknowledge(lead=lead, by=world.sam, now=ny(2026, 12, 7, 9, 31))
 
 

@@ -7,7 +7,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
-from sla.models import WorkerHeartbeat
+from health.models import WorkerHeartbeat
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +22,7 @@ def make_app(broker_url: str, transport_options: dict) -> Celery:
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.broker_url = broker_url
     app.conf.broker_transport_options = transport_options
-    app.autodiscover_tasks(["sla"], force=True)
+    app.autodiscover_tasks(["sla", "health"], force=True)
     app.loader.import_default_modules()
     return app
 
@@ -41,7 +41,7 @@ def wait_for_heartbeat(name: str, seconds: float = 20) -> WorkerHeartbeat:
 
 def run_heartbeat_through(app: Celery, name: str) -> WorkerHeartbeat:
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        app.send_task("sla.tasks.heartbeat", kwargs={"name": name})
+        app.send_task("health.tasks.heartbeat", kwargs={"name": name})
         return wait_for_heartbeat(name)
 
 

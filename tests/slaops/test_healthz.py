@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sla.services.health import heartbeat_record
+from health.services import heartbeat_record
 
 pytestmark = pytest.mark.django_db
 

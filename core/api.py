@@ -8,6 +8,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.errors import RuleRefused
+
 
 class Pagination(PageNumberPagination):
     page_size = 50
@@ -15,16 +17,11 @@ class Pagination(PageNumberPagination):
     max_page_size = 500
 
 
-class Conflict(exceptions.APIException):
-    """A rule of the agreement refuses the action (409); `detail` says which and why."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The agreement does not allow this action."
-    default_code = "conflict"
-
-
 def exception_handler(exc, context):
-    """DRF's handler, plus Django's ValidationError turned into a 400 naming the fields."""
+    """DRF's handler, plus the domain errors: Django's ValidationError turned into a 400
+    naming the fields, and a refused rule into a 409 saying which."""
+    if isinstance(exc, RuleRefused):
+        return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             data = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}

@@ -1,4 +1,5 @@
-"""Writes on flags: raise them (with their outbox rows, in one transaction) and resolve them.
+"""Flags: what each says, raising them (with their outbox rows, in one transaction),
+resolving and settling them.
 
 A flag is dated when the promise was broken (`raised_at`), noticed when a check or a
 clock stop recorded it (`noticed_at`), never deleted, and resolved once, with a note.
@@ -10,30 +11,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from calendars.engine import business_minutes_between
+from core.errors import RuleRefused
+from core.timeparse import local_text, month_text
 from sla.bulk import bulk_insert
-from sla.business_time import business_minutes_between
 from sla.models import Clock, Flag
+from sla.notify import notifications_queue
 
 logger = logging.getLogger(__name__)
 
-# Breaches of sales' promises: the sales team's managers hear of them at once.
-BREACH_KINDS = frozenset(
-    {Flag.Kind.FIRST_TOUCH_BREACHED, Flag.Kind.NEXT_TOUCH_BREACHED, Flag.Kind.PREMATURE_ABANDON}
-)
+BREACH_KINDS = Flag.BREACH_KINDS
+MONTH_KINDS = Flag.MONTH_KINDS
 CLOCK_BREACH_KINDS = {
     Clock.Kind.FIRST_TOUCH: Flag.Kind.FIRST_TOUCH_BREACHED,
     Clock.Kind.NEXT_TOUCH: Flag.Kind.NEXT_TOUCH_BREACHED,
 }
-MONTH_KINDS = frozenset(
-    {Flag.Kind.QUOTA_AT_RISK, Flag.Kind.QUOTA_SHORTFALL, Flag.Kind.QUALITY_SHORTFALL}
-)
 # How each clock stop_reason reads in a flag ("touched late at ...").
 STOP_WORDS = {
     "touch": "touched",
@@ -45,20 +44,8 @@ STOP_WORDS = {
 }
 
 
-class FlagAlreadyResolved(Exception):
+class FlagAlreadyResolved(RuleRefused):
     """Resolving a flag that is already resolved (the API answers 409)."""
-
-
-def local_text(instant: datetime, timezone: str) -> str:
-    """`Tue 1 Dec 13:00 EST`: an instant on the wall clock of a calendar, zone named."""
-    local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local:%a} {local.day} {local:%b %H:%M %Z}"
-
-
-def month_text(instant: datetime, timezone: str) -> str:
-    """The YYYY-MM of an instant in a calendar's zone."""
-    local = instant.astimezone(ZoneInfo(timezone))
-    return f"{local.year:04d}-{local.month:02d}"
 
 
 def flags_insert(*, flags: Sequence[Flag], at: datetime) -> list[Flag]:
@@ -67,8 +54,6 @@ def flags_insert(*, flags: Sequence[Flag], at: datetime) -> list[Flag]:
     One INSERT for the lot. Should a unique constraint refuse it (another worker raised
     one of them first), each flag is retried alone and the refused ones are dropped.
     """
-    from sla.notify import notifications_queue  # notify reads flags; flags write them
-
     if not flags:
         return []
     columns = [f.attname for f in Flag._meta.concrete_fields if not f.primary_key]
@@ -92,6 +77,102 @@ def flags_insert(*, flags: Sequence[Flag], at: datetime) -> list[Flag]:
                     logger.info("flag %s of clock %s already raised", flag.kind, flag.clock_id)
         notifications_queue(flags=created, at=at)
     return created
+
+
+# --- what a clock's flag says ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockFacts:
+    """What a flag about a clock says: the clock, its lead's owner and its agreement."""
+
+    id: int
+    lead_id: int
+    kind: str
+    due_at: datetime
+    at_risk_at: datetime | None
+    business_minutes: int
+    stopped_at: datetime | None
+    stop_reason: str
+    owner_id: int | None
+    team_id: int | None
+    agreement_id: int
+    timezone: str
+
+    @classmethod
+    def from_row(cls, row: dict) -> ClockFacts:
+        if row["lead__terms__agreement_id"] is None:
+            raise ValueError(f"lead {row['lead_id']} was delivered under no agreement")
+        return cls(
+            id=row["id"],
+            lead_id=row["lead_id"],
+            kind=row["kind"],
+            due_at=row["due_at"],
+            at_risk_at=row["at_risk_at"],
+            business_minutes=row["business_minutes"],
+            stopped_at=row["stopped_at"],
+            stop_reason=row["stop_reason"],
+            owner_id=row["lead__owner_id"],
+            team_id=row["lead__team_id"] or row["lead__terms__agreement__sales_team_id"],
+            agreement_id=row["lead__terms__agreement_id"],
+            timezone=row["lead__terms__agreement__calendar__timezone"],
+        )
+
+
+def _window_text(facts: ClockFacts) -> str:
+    if facts.kind == Clock.Kind.NEXT_TOUCH:
+        return f"{facts.business_minutes} business minutes after the last touch"
+    return f"{facts.business_minutes} business minutes"
+
+
+def breach_flag(facts: ClockFacts, *, at: datetime, note: str = "") -> Flag:
+    """The breach of a clock, dated at its due time; resolved already if it has stopped."""
+    what = Clock.Kind(facts.kind).label.lower()
+    due = local_text(facts.due_at, facts.timezone)
+    detail = f"{what} due {due} ({_window_text(facts)}) passed"
+    stopped = facts.stopped_at is not None
+    if stopped:
+        how = STOP_WORDS.get(facts.stop_reason, f"stopped ({facts.stop_reason})")
+        detail += f"; {how} late at {local_text(facts.stopped_at, facts.timezone)}"
+    else:
+        detail += " untouched"
+    return Flag(
+        kind=CLOCK_BREACH_KINDS[facts.kind],
+        state=Flag.State.RESOLVED if stopped else Flag.State.OPEN,
+        raised_at=facts.due_at,
+        due_at=facts.due_at,
+        noticed_at=at,
+        lead_id=facts.lead_id,
+        clock_id=facts.id,
+        agreement_id=facts.agreement_id,
+        month=month_text(facts.due_at, facts.timezone),
+        owner_id=facts.owner_id,
+        team_id=facts.team_id,
+        detail=detail,
+        resolved_at=facts.stopped_at,
+        resolution_note=note,
+    )
+
+
+def at_risk_flag(facts: ClockFacts, *, at: datetime) -> Flag:
+    since = local_text(facts.at_risk_at, facts.timezone)
+    due = local_text(facts.due_at, facts.timezone)
+    return Flag(
+        kind=Flag.Kind.FIRST_TOUCH_AT_RISK,
+        raised_at=facts.at_risk_at,
+        due_at=facts.due_at,
+        noticed_at=at,
+        lead_id=facts.lead_id,
+        clock_id=facts.id,
+        agreement_id=facts.agreement_id,
+        month=month_text(facts.at_risk_at, facts.timezone),
+        owner_id=facts.owner_id,
+        team_id=facts.team_id,
+        detail=f"first touch due {due} ({_window_text(facts)}) untouched at risk since {since}",
+    )
+
+
+# --- writes ------------------------------------------------------------------------------
 
 
 def flag_resolve(*, flag: Flag, by, note: str, at: datetime) -> Flag:
@@ -132,8 +213,6 @@ def flags_resolve_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
        saying when and how it stopped.
     Returns the flags raised or resolved.
     """
-    from sla.checks.clocks import ClockFacts, breach_flag  # the checks word the flags
-
     clock = Clock.objects.select_related("lead__terms__agreement__calendar").get(pk=clock.pk)
     if clock.state != Clock.State.STOPPED or clock.stopped_at is None:
         return []

@@ -29,11 +29,6 @@ Daylight saving
       hour takes its first occurrence, an end its second, so 01:30-01:45 lasts 75 minutes.
     - when a repeated hour makes two windows overlap in real time, the overlap counts once.
 
-Months and business days
-    A month is the calendar month in the calendar's zone, from local midnight of the 1st
-    to local midnight of the next month's 1st. A business day is a local date that is not
-    a holiday and has at least one window starting on it.
-
 Speed
     Each calendar caches, per local date, its working time as UTC spans (integers of
     microseconds), and per week the sum. Adding minutes jumps span by span, then day by
@@ -43,29 +38,34 @@ Speed
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from calendars.spec import (
+    DAY_KEYS,
+    MINUTES_PER_DAY,
+    CalendarSpecError,
+    Window,
+    check_holidays,
+    check_windows,
+    load_zone,
+    parse_holidays,
+    parse_hours,
+    span_text,
+)
 
 __all__ = [
-    "DAY_KEYS",
     "CalendarSpecError",
     "WorkCalendar",
     "add_business_minutes",
-    "business_days_elapsed",
-    "business_days_in_month",
     "business_minutes_between",
     "business_seconds_between",
     "is_working",
-    "month_bounds",
-    "month_of",
     "next_opening",
 ]
 
-DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MINUTES_PER_DAY = 1440
 # Searching for working time gives up after ten years: a calendar that is closed that
 # long (say, every day a holiday) would otherwise loop forever.
 HORIZON_DAYS = 3653
@@ -76,20 +76,8 @@ _US_PER_DAY = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_ORDINAL = _EPOCH.toordinal()
 _NEVER = -(1 << 62)  # "last end" of a day without working time: before any instant
-_CLOCK = re.compile(r"(\d\d):(\d\d)")
-_ISO_DATE = re.compile(r"(\d{4})-(\d\d)-(\d\d)")
 
-Window = tuple[int, int]
 Span = tuple[int, int]  # [start, end) in microseconds since the Unix epoch, UTC
-
-
-class CalendarSpecError(ValueError):
-    """A calendar spec that cannot be used; `field` names the REST field at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -113,10 +101,10 @@ class WorkCalendar:
     _weeks: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        zone = _load_zone(self.timezone)
+        zone = load_zone(self.timezone)
         object.__setattr__(self, "_zone", zone)
-        object.__setattr__(self, "windows", _check_windows(self.windows))
-        object.__setattr__(self, "holidays", _check_holidays(self.holidays))
+        object.__setattr__(self, "windows", check_windows(self.windows))
+        object.__setattr__(self, "holidays", check_holidays(self.holidays))
         # Any offset of the zone will do: _locate corrects the guess by a day or two.
         offset = datetime(2020, 1, 1, tzinfo=zone).utcoffset() or timedelta(0)
         object.__setattr__(self, "_offset_guess", offset // timedelta(microseconds=1))
@@ -130,12 +118,12 @@ class WorkCalendar:
         Days left out are closed; "24:00" may end a window; an end before the start runs
         past midnight. Raises CalendarSpecError naming the field and the day at fault.
         """
-        return cls(timezone, _parse_hours(working_hours), _parse_holidays(holidays))
+        return cls(timezone, parse_hours(working_hours), parse_holidays(holidays))
 
     def to_spec(self) -> dict:
         """The REST shape: `WorkCalendar.from_spec(**calendar.to_spec()) == calendar`."""
         hours = {
-            key: [_span_text(window).split("–") for window in day]
+            key: [span_text(window).split("–") for window in day]
             for key, day in zip(DAY_KEYS, self.windows, strict=True)
             if day
         }
@@ -323,51 +311,6 @@ def is_working(calendar: WorkCalendar, instant: datetime) -> bool:
     return False
 
 
-def month_bounds(calendar: WorkCalendar, year: int, month: int) -> tuple[datetime, datetime]:
-    """UTC instants of local midnight on the 1st of the month and of the next month."""
-    first, following = _month_ordinals(year, month)
-    return (
-        _from_us(calendar._resolve(first, 0, last=False)),
-        _from_us(calendar._resolve(following, 0, last=False)),
-    )
-
-
-def month_of(calendar: WorkCalendar, instant: datetime) -> tuple[int, int]:
-    """(year, month) of `instant` on the calendar's wall clock."""
-    _instant_us(instant, "instant")
-    local = instant.astimezone(calendar._zone)
-    return local.year, local.month
-
-
-def business_days_in_month(calendar: WorkCalendar, year: int, month: int) -> int:
-    """Dates of the month that are not holidays and have a window starting on them."""
-    first, following = _month_ordinals(year, month)
-    return sum(calendar._business_day(ordinal) for ordinal in range(first, following))
-
-
-def business_days_elapsed(calendar: WorkCalendar, instant: datetime) -> float:
-    """Business days of `instant`'s month already behind it, as a fraction.
-
-    Whole business days before the local date of `instant`, plus, when that date is a
-    business day, the share of its working minutes (of the windows starting on it)
-    already elapsed. 0.0 at the month's first midnight, and business_days_in_month by
-    the end of its last window.
-    """
-    us = _instant_us(instant, "instant")
-    local = instant.astimezone(calendar._zone)
-    today = local.toordinal()
-    first, _ = _month_ordinals(local.year, local.month)
-    elapsed = float(sum(calendar._business_day(ordinal) for ordinal in range(first, today)))
-    if calendar._business_day(today):
-        spans = calendar._own_spans(today)
-        total = sum(end - start for start, end in spans)
-        worked = sum(max(0, min(end, us) - start) for start, end in spans)
-        # A business day whose windows all fall in a daylight-saving gap has no work
-        # to share out: count it as done.
-        elapsed += worked / total if total else 1.0
-    return elapsed
-
-
 def _working_us(calendar: WorkCalendar, start: datetime, end: datetime) -> int:
     low, high = _instant_us(start, "start"), _instant_us(end, "end")
     if high <= low:
@@ -428,129 +371,3 @@ def _merge(spans: Iterable[Span]) -> tuple[Span, ...]:
         else:
             merged.append((start, end))
     return tuple(merged)
-
-
-def _month_ordinals(year: int, month: int) -> tuple[int, int]:
-    if not 1 <= month <= 12:
-        raise ValueError(f"month must be 1..12, got {month}")
-    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return date(year, month, 1).toordinal(), following.toordinal()
-
-
-# Validation, shared by the constructor and from_spec.
-
-
-def _load_zone(name: object) -> ZoneInfo:
-    if not isinstance(name, str) or not name:
-        raise CalendarSpecError("timezone", "expected an IANA zone name such as Europe/Paris")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise CalendarSpecError("timezone", f"unknown time zone {name!r}") from None
-
-
-def _check_windows(windows: Sequence) -> tuple[tuple[Window, ...], ...]:
-    if isinstance(windows, str | bytes) or len(windows) != 7:
-        raise CalendarSpecError("working_hours", "expected seven days of windows, Monday first")
-    try:
-        days = tuple(tuple(sorted((int(s), int(e)) for s, e in day)) for day in windows)
-    except (TypeError, ValueError):
-        raise CalendarSpecError("working_hours", "a window is a pair of minutes") from None
-    for key, day in zip(DAY_KEYS, days, strict=True):
-        for start, end in day:
-            overnight = MINUTES_PER_DAY < end < start + MINUTES_PER_DAY
-            if not (0 <= start < MINUTES_PER_DAY and (start < end <= MINUTES_PER_DAY or overnight)):
-                message = f"{key}: window ({start}, {end}) is not within one day and the next"
-                raise CalendarSpecError("working_hours", message)
-        for before, after in zip(day, day[1:], strict=False):
-            if before[1] > after[0]:
-                message = f"window {_span_text(after)} overlaps {_span_text(before)}"
-                raise CalendarSpecError("working_hours", f"{key}: {message}")
-    for index, day in enumerate(days):
-        following = days[(index + 1) % 7]
-        if day and following and day[-1][1] - MINUTES_PER_DAY > following[0][0]:
-            next_key = DAY_KEYS[(index + 1) % 7]
-            message = (
-                f"{DAY_KEYS[index]}: window {_span_text(day[-1])} runs into "
-                f"{next_key}'s window {_span_text(following[0])}"
-            )
-            raise CalendarSpecError("working_hours", message)
-    return days
-
-
-def _check_holidays(holidays: Iterable) -> frozenset[date]:
-    if isinstance(holidays, str | bytes):
-        raise CalendarSpecError("holidays", "expected a list of dates (YYYY-MM-DD)")
-    days = frozenset(holidays)
-    for day in days:
-        if not isinstance(day, date) or isinstance(day, datetime):
-            raise CalendarSpecError("holidays", f"{day!r} is not a date")
-    return days
-
-
-def _parse_hours(working_hours: object) -> tuple[tuple[Window, ...], ...]:
-    if not isinstance(working_hours, Mapping):
-        raise CalendarSpecError("working_hours", "expected an object keyed by day (mon .. sun)")
-    days: list[list[Window]] = [[] for _ in DAY_KEYS]
-    for key, windows in working_hours.items():
-        if key not in DAY_KEYS:
-            days_text = ", ".join(DAY_KEYS)
-            raise CalendarSpecError("working_hours", f"unknown day {key!r} (use {days_text})")
-        if windows is None:
-            continue  # an explicit null is a closed day, as is a missing key
-        if isinstance(windows, str) or not isinstance(windows, Sequence):
-            raise CalendarSpecError("working_hours", f"{key}: expected a list of windows")
-        for window in windows:
-            days[DAY_KEYS.index(key)].append(_parse_window(key, window))
-    return tuple(tuple(day) for day in days)
-
-
-def _parse_window(key: str, window: object) -> Window:
-    if isinstance(window, str) or not isinstance(window, Sequence) or len(window) != 2:
-        raise CalendarSpecError(
-            "working_hours", f"{key}: a window is a pair [start, end], got {window!r}"
-        )
-    start, end = _parse_clock(key, window[0]), _parse_clock(key, window[1])
-    if start == MINUTES_PER_DAY:
-        raise CalendarSpecError("working_hours", f"{key}: a window cannot start at 24:00")
-    if end == start:
-        raise CalendarSpecError("working_hours", f"{key}: window {window[0]}–{window[1]} is empty")
-    # An end before the start means the window runs past midnight into the next day.
-    return (start, end if end > start else end + MINUTES_PER_DAY)
-
-
-def _parse_clock(key: str, text: object) -> int:
-    match = _CLOCK.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
-        raise CalendarSpecError("working_hours", f"{key}: {text!r} is not a time (HH:MM)")
-    hours, minutes = int(match[1]), int(match[2])
-    if minutes > 59 or hours > 24 or (hours == 24 and minutes):
-        raise CalendarSpecError("working_hours", f"{key}: {text!r} is not a time (00:00–24:00)")
-    return hours * 60 + minutes
-
-
-def _parse_holidays(holidays: object) -> frozenset[date]:
-    if isinstance(holidays, str | bytes) or not isinstance(holidays, Iterable):
-        raise CalendarSpecError("holidays", "expected a list of dates (YYYY-MM-DD)")
-    days = set()
-    for item in holidays:
-        if isinstance(item, date) and not isinstance(item, datetime):
-            days.add(item)
-            continue
-        match = _ISO_DATE.fullmatch(item) if isinstance(item, str) else None
-        if match is None:
-            raise CalendarSpecError("holidays", f"{item!r} is not a date (YYYY-MM-DD)")
-        try:
-            days.add(date(int(match[1]), int(match[2]), int(match[3])))
-        except ValueError:
-            raise CalendarSpecError("holidays", f"{item!r} is not a real date") from None
-    return frozenset(days)
-
-
-def _clock(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
-
-
-def _span_text(window: Window) -> str:
-    start, end = window
-    return f"{_clock(start)}–{_clock(end if end <= MINUTES_PER_DAY else end - MINUTES_PER_DAY)}"

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import connection
 from kombu import Connection
 
-from sla.models import WorkerHeartbeat
+from health.models import WorkerHeartbeat
 
 # Beat ticks every HEARTBEAT_SECONDS; a worker silent for this many ticks is stale.
 STALE_AFTER_TICKS = 5

@@ -20,10 +20,10 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.permissions import AdminWritesOthersRead
-from sla.business_time import add_business_minutes, business_minutes_between
-from sla.models import BusinessCalendar
-from slaops.api import Conflict
+from calendars.engine import add_business_minutes, business_minutes_between
+from calendars.models import BusinessCalendar
+from core.errors import RuleRefused
+from core.permissions import AdminWritesOthersRead
 
 SPEC_FIELDS = ("timezone", "working_hours", "holidays")
 # Ten years of round-the-clock minutes: the engine looks no further ahead than that.
@@ -181,7 +181,7 @@ class CalendarViewSet(viewsets.ModelViewSet):
         try:
             instance.delete()
         except ProtectedError as exc:
-            raise Conflict(_in_use_detail(instance, exc.protected_objects)) from exc
+            raise RuleRefused(_in_use_detail(instance, exc.protected_objects)) from exc
 
     @extend_schema(
         parameters=[

@@ -14,9 +14,11 @@ from django.db import transaction
 
 from accounts.models import Role, Team, User
 from accounts.services import user_create_or_update
+from calendars.engine import add_business_minutes
+from calendars.models import BusinessCalendar
+from calendars.months import month_of
 from leads.models import Lead, LeadDefinition
-from sla.business_time import add_business_minutes, month_of
-from sla.models import Agreement, BusinessCalendar, Notification
+from sla.models import Agreement, Notification
 
 DEMO_PASSWORD = "slaops-demo"
 DEMO_LEADS_PER_AGREEMENT = 160

@@ -15,19 +15,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.permissions import is_admin
-from sla.business_time import (
+from calendars.engine import (
     HORIZON_DAYS,
-    MINUTES_PER_DAY,
     WorkCalendar,
     add_business_minutes,
-    business_days_elapsed,
-    business_days_in_month,
     is_working,
     next_opening,
 )
-from sla.models import BusinessCalendar
-from slaops.htmx import login_required_htmx
+from calendars.models import BusinessCalendar
+from calendars.months import business_days_elapsed, business_days_in_month
+from calendars.spec import MINUTES_PER_DAY
+from core.htmx import login_required_htmx
+from core.permissions import is_admin
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 UPCOMING_HOLIDAYS = 12
@@ -77,7 +76,7 @@ class DeadlineForm(forms.Form):
 def calendar_list(request):
     now = timezone.now()
     rows = [_row(calendar, now) for calendar in BusinessCalendar.objects.all()]
-    return render(request, "sla/calendar_list.html", {"rows": rows})
+    return render(request, "calendars/calendar_list.html", {"rows": rows})
 
 
 @login_required
@@ -88,13 +87,13 @@ def calendar_detail(request, pk: int):
         work = calendar.as_work_calendar()
     except ValueError as exc:
         context["problem"] = str(exc)
-        return render(request, "sla/calendar_detail.html", context)
+        return render(request, "calendars/calendar_detail.html", context)
     now = timezone.now()
     local_now = now.astimezone(work_zone(work))
     bound = "start" in request.GET or "minutes" in request.GET
     form, result = _deadline(work, request.GET if bound else None, local_now)
     context.update(_overview(work, now, local_now), form=form, result=result)
-    return render(request, "sla/calendar_detail.html", context)
+    return render(request, "calendars/calendar_detail.html", context)
 
 
 @login_required_htmx
@@ -108,10 +107,10 @@ def calendar_deadline(request, pk: int):
         work = calendar.as_work_calendar()
     except ValueError as exc:
         context["problem"] = str(exc)
-        return render(request, "sla/_calendar_deadline.html", context)
+        return render(request, "calendars/_calendar_deadline.html", context)
     local_now = timezone.now().astimezone(work_zone(work))
     context["form"], context["result"] = _deadline(work, request.GET, local_now)
-    return render(request, "sla/_calendar_deadline.html", context)
+    return render(request, "calendars/_calendar_deadline.html", context)
 
 
 def work_zone(work: WorkCalendar) -> ZoneInfo:

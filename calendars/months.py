@@ -1,0 +1,66 @@
+"""Months and business days of a business calendar.
+
+A month is the calendar month in the calendar's zone, from local midnight of the 1st
+to local midnight of the next month's 1st. A business day is a local date that is not
+a holiday and has at least one window starting on it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from calendars.engine import WorkCalendar, _from_us, _instant_us
+
+__all__ = ["business_days_elapsed", "business_days_in_month", "month_bounds", "month_of"]
+
+
+def month_bounds(calendar: WorkCalendar, year: int, month: int) -> tuple[datetime, datetime]:
+    """UTC instants of local midnight on the 1st of the month and of the next month."""
+    first, following = _month_ordinals(year, month)
+    return (
+        _from_us(calendar._resolve(first, 0, last=False)),
+        _from_us(calendar._resolve(following, 0, last=False)),
+    )
+
+
+def month_of(calendar: WorkCalendar, instant: datetime) -> tuple[int, int]:
+    """(year, month) of `instant` on the calendar's wall clock."""
+    _instant_us(instant, "instant")
+    local = instant.astimezone(calendar._zone)
+    return local.year, local.month
+
+
+def business_days_in_month(calendar: WorkCalendar, year: int, month: int) -> int:
+    """Dates of the month that are not holidays and have a window starting on them."""
+    first, following = _month_ordinals(year, month)
+    return sum(calendar._business_day(ordinal) for ordinal in range(first, following))
+
+
+def business_days_elapsed(calendar: WorkCalendar, instant: datetime) -> float:
+    """Business days of `instant`'s month already behind it, as a fraction.
+
+    Whole business days before the local date of `instant`, plus, when that date is a
+    business day, the share of its working minutes (of the windows starting on it)
+    already elapsed. 0.0 at the month's first midnight, and business_days_in_month by
+    the end of its last window.
+    """
+    us = _instant_us(instant, "instant")
+    local = instant.astimezone(calendar._zone)
+    today = local.toordinal()
+    first, _ = _month_ordinals(local.year, local.month)
+    elapsed = float(sum(calendar._business_day(ordinal) for ordinal in range(first, today)))
+    if calendar._business_day(today):
+        spans = calendar._own_spans(today)
+        total = sum(end - start for start, end in spans)
+        worked = sum(max(0, min(end, us) - start) for start, end in spans)
+        # A business day whose windows all fall in a daylight-saving gap has no work
+        # to share out: count it as done.
+        elapsed += worked / total if total else 1.0
+    return elapsed
+
+
+def _month_ordinals(year: int, month: int) -> tuple[int, int]:
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1..12, got {month}")
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return date(year, month, 1).toordinal(), following.toordinal()
