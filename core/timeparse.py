@@ -8,6 +8,7 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.utils.dateparse import parse_datetime
 
 MONTH_PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
@@ -41,6 +42,22 @@ def parse_month(text: str) -> tuple[int, int]:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise ValueError(f"Expected a year between {FIRST_YEAR} and {LAST_YEAR}.")
     return year, month
+
+
+def month_field(text: str, *, field: str = "month") -> tuple[int, int]:
+    """parse_month for a service: a bad month is a ValidationError naming the field."""
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise ValidationError({field: str(exc)}) from exc
+
+
+def instant_field(text: str, *, field: str = "at") -> datetime:
+    """parse_instant for a form or command: a ValidationError naming the field."""
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise ValidationError({field: str(exc)}) from exc
 
 
 def month_name(year: int, month: int) -> str:

@@ -102,7 +102,7 @@ def _calendar(name, zone, holidays) -> BusinessCalendar:
 
 
 def _definition(name, qualify_at, criteria, now) -> LeadDefinition:
-    from leads.services import definition_create
+    from leads.services.definitions import definition_create
 
     existing = LeadDefinition.objects.filter(name=name).first()
     if existing:
@@ -123,7 +123,7 @@ def _definition(name, qualify_at, criteria, now) -> LeadDefinition:
 
 
 def _agreement(name, marketing, sales, calendar, definition, quota, now) -> Agreement:
-    from sla.services.agreements import agreement_create
+    from sla.agreements import agreement_create
 
     existing = Agreement.objects.filter(name=name).first()
     if existing:
@@ -250,7 +250,7 @@ def demo_seed(*, now: datetime) -> list[DemoLogin]:
 
 
 def _commitments(agreement: Agreement, now: datetime) -> None:
-    from sla.services.agreements import commitment_log
+    from sla.agreements import commitment_log
 
     calendar = agreement.calendar.as_work_calendar()
     year, month = month_of(calendar, now)
@@ -267,7 +267,7 @@ def _commitments(agreement: Agreement, now: datetime) -> None:
 
 def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> None:
     """Deliver and work leads over the last 30 days, as if it had happened."""
-    from sla.services.leads import (
+    from sla.actions import (
         lead_abandon,
         lead_acknowledge,
         lead_deliver,

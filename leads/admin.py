@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from leads.models import Lead, LeadDefinition, LeadDefinitionVersion, ReasonCode, Touch
-from leads.services import (
+from leads.services.definitions import (
     DEFINITION_TERMS,
     REASON_CODE_FIELDS,
     definition_create,

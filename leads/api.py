@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from accounts.access import AdminWritesOthersRead, MarketingOrAdminWrites
 from leads.models import LeadDefinition, LeadDefinitionVersion, ReasonCode
-from leads.services import (
+from leads.services.definitions import (
     definition_create,
     definition_score,
     definition_update,

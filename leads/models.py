@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from leads.scoring import score as score_lead
+
 
 class ReasonCode(models.Model):
     """Why sales rejects a lead: configurable data, seeded with the contract's defaults."""
@@ -78,6 +80,15 @@ class LeadDefinitionVersion(models.Model):
 
     def __str__(self):
         return f"{self.name} v{self.version}"
+
+    def score(self, data: dict):
+        """Score a lead-shaped dict under this version: the one place scoring is applied."""
+        return score_lead(
+            criteria=self.criteria,
+            disqualifiers=self.disqualifiers,
+            qualify_at=self.qualify_at,
+            data=data,
+        )
 
 
 class Lead(models.Model):

@@ -7,12 +7,11 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import has_role
-from accounts.models import Role
+from accounts.access import may_edit_definitions
 from core.htmx import login_required_htmx
 from leads.definition_forms import DefinitionForm, TryLeadForm
 from leads.models import LeadDefinition, LeadDefinitionVersion
-from leads.services import (
+from leads.services.definitions import (
     DEFINITION_TERMS,
     definition_create,
     definition_score,
@@ -70,10 +69,6 @@ def _viewer_zone(user) -> str:
     return zone or "UTC"
 
 
-def _may_edit(user) -> bool:
-    return has_role(user, Role.MARKETING)
-
-
 def _definitions():
     versions = LeadDefinitionVersion.objects.select_related("created_by")
     return LeadDefinition.objects.prefetch_related(Prefetch("versions", queryset=versions))
@@ -84,7 +79,10 @@ def definition_list(request):
     return render(
         request,
         "leads/definition_list.html",
-        {"definitions": LeadDefinition.objects.all(), "may_edit": _may_edit(request.user)},
+        {
+            "definitions": LeadDefinition.objects.all(),
+            "may_edit": may_edit_definitions(request.user),
+        },
     )
 
 
@@ -103,7 +101,7 @@ def _detail_context(request, definition, *, try_form=None, result=None) -> dict:
         "disqualifiers": rule_rows(definition.disqualifiers),
         "versions": versions,
         "zone": _viewer_zone(request.user),
-        "may_edit": _may_edit(request.user),
+        "may_edit": may_edit_definitions(request.user),
         "try_form": try_form or _blank_try_form(definition),
         "result": result,
     }
@@ -148,7 +146,7 @@ def _edit_page(request, form, definition=None):
 @login_required
 @require_http_methods(["GET", "POST"])
 def definition_new(request):
-    if not _may_edit(request.user):
+    if not may_edit_definitions(request.user):
         raise PermissionDenied("Only marketing managers and admins may change definitions.")
     form = DefinitionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -165,7 +163,7 @@ def definition_new(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def definition_edit(request, pk: int):
-    if not _may_edit(request.user):
+    if not may_edit_definitions(request.user):
         raise PermissionDenied("Only marketing managers and admins may change definitions.")
     definition = get_object_or_404(LeadDefinition, pk=pk)
     initial = {name: getattr(definition, name) for name in DEFINITION_TERMS}

@@ -6,13 +6,13 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from leads.admin import ReadOnlyAdminMixin
-from sla.models import Agreement, AgreementVersion, Clock, Flag, MonthlyCommitment, Notification
-from sla.services.agreements import (
+from sla.agreements import (
     VERSIONED_FIELDS,
     agreement_create,
     agreement_update,
     commitment_log,
 )
+from sla.models import Agreement, AgreementVersion, Clock, Flag, MonthlyCommitment, Notification
 
 
 class AgreementVersionInline(ReadOnlyAdminMixin, admin.TabularInline):

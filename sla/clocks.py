@@ -2,7 +2,7 @@
 
 A clock's due time comes from the agreement's window and its business calendar at the
 moment it starts; editing the calendar later moves no running deadline. The checks
-(sla/checks.py) only read what is stored here.
+(sla/checks/) only read what is stored here.
 """
 
 from datetime import datetime
@@ -11,6 +11,7 @@ from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
 
 from calendars.engine import WorkCalendar, add_business_minutes
 from leads.models import Lead
+from sla.flags import flags_settle_for_clock
 from sla.models import Clock
 
 
@@ -48,20 +49,18 @@ def clock_start(
 
 
 def clock_stop(*, clock: Clock, at: datetime, reason: str) -> bool:
-    """Stop a running clock at `at`; a late stop resolves the breach flag it raised.
+    """Stop a running clock at `at` and settle its flags at once: an at-risk warning on a
+    clock touched in time resolves now, and a late stop records and resolves its breach.
 
     Returns False when the clock was no longer running (someone else stopped it).
     """
-    from sla.flags import flags_resolve_for_clock
-
     stopped = Clock.objects.filter(pk=clock.pk, state=Clock.State.RUNNING).update(
         state=Clock.State.STOPPED, stopped_at=at, stop_reason=reason
     )
     if not stopped:
         return False
     clock.state, clock.stopped_at, clock.stop_reason = Clock.State.STOPPED, at, reason
-    if at > clock.due_at:
-        flags_resolve_for_clock(clock=clock, at=at)
+    flags_settle_for_clock(clock=clock, at=at)
     return True
 
 

@@ -24,39 +24,21 @@ contract leaves open:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 
-from accounts.models import Role
 from calendars.engine import WorkCalendar, business_minutes_between
 from calendars.months import business_days_elapsed, business_days_in_month, month_bounds, month_of
+from core.timeparse import month_name, parse_month
 from leads.models import Lead
 from sla.models import Agreement, Clock, Flag, MonthlyCommitment, kept_q, late_q
 
-MONTH_PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 TOUCH_STOPS = ("touch", "connected")
 OPEN_BREACH_KINDS = (Flag.Kind.FIRST_TOUCH_BREACHED, Flag.Kind.NEXT_TOUCH_BREACHED)
-
-
-def parse_month(text: str) -> tuple[int, int]:
-    """`2026-12` → (2026, 12); ValueError for anything else."""
-    match = MONTH_PATTERN.fullmatch(text or "")
-    if match is None:
-        raise ValueError(f"{text!r} is not a month (YYYY-MM)")
-    return int(match[1]), int(match[2])
-
-
-def month_name(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
-
-
-def month_before(year: int, month: int) -> tuple[int, int]:
-    return (year - 1, 12) if month == 1 else (year, month - 1)
 
 
 def current_month(calendar: WorkCalendar, at: datetime) -> str:
@@ -69,31 +51,6 @@ def percent(part: int, whole: int) -> float | None:
         return None
     value = Decimal(100 * part) / Decimal(whole)
     return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-def in_effect_during(agreement: Agreement, year: int, month: int) -> bool:
-    """Whether the agreement covers any day of the month."""
-    first = date(year, month, 1)
-    last = date(year + month // 12, month % 12 + 1, 1)  # exclusive
-    return agreement.effective_from < last and (
-        agreement.effective_to is None or agreement.effective_to >= first
-    )
-
-
-def flags_visible_to(user) -> QuerySet[Flag]:
-    """A rep sees their own flags, a sales manager their teams' (the flag's team or its
-    lead's), marketing their teams' agreements', executives and admins every flag."""
-    flags = Flag.objects.all()
-    if user.is_superuser or user.role in (Role.ADMIN, Role.EXECUTIVE):
-        return flags
-    teams = user.teams.values("id")
-    if user.role == Role.SALES:
-        return flags.filter(owner=user)
-    if user.role == Role.SALES_MANAGER:
-        return flags.filter(Q(team__in=teams) | Q(lead__team__in=teams) | Q(owner=user))
-    if user.role == Role.MARKETING:
-        return flags.filter(agreement__marketing_team__in=teams)
-    return flags.none()
 
 
 # --- marketing ------------------------------------------------------------------------
@@ -230,7 +187,9 @@ def _first_touch_clocks(agreement: Agreement, window: MonthWindow):
 
 
 def _decided(at: datetime) -> dict:
-    return {"within": Count("id", filter=kept_q(at)), "breached": Count("id", filter=late_q(at))}
+    # Decided as of `at`: a clock stopped late after `at` was not yet known to be late.
+    late = late_q(at) & Q(due_at__lte=at)
+    return {"within": Count("id", filter=kept_q(at)), "breached": Count("id", filter=late)}
 
 
 def _percentile_nearest_rank(values: list[int], share: float) -> int:

@@ -203,7 +203,7 @@ def stop_note(clock, calendar) -> str:
 
 
 @transaction.atomic
-def flags_resolve_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
+def flags_settle_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
     """Settle the flags of a clock that has just stopped; safe to call on every stop.
 
     1. A clock stopped after its due time that no check had flagged yet (the checks were
@@ -213,11 +213,13 @@ def flags_resolve_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
        saying when and how it stopped.
     Returns the flags raised or resolved.
     """
+    open_flags = list(Flag.objects.filter(clock_id=clock.pk, state=Flag.State.OPEN))
+    if not open_flags and clock.stopped_at is not None and clock.stopped_at <= clock.due_at:
+        return []  # stopped in time with nothing to settle: the common case, one query
     clock = Clock.objects.select_related("lead__terms__agreement__calendar").get(pk=clock.pk)
     if clock.state != Clock.State.STOPPED or clock.stopped_at is None:
         return []
     late = clock.stopped_at > clock.due_at
-    open_flags = list(Flag.objects.filter(clock=clock, state=Flag.State.OPEN))
     if not late and not open_flags:
         return []
     terms = getattr(clock.lead, "terms", None)

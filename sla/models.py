@@ -1,10 +1,15 @@
 """Agreements and their versions, commitments, the clocks of each lead, flags, the outbox."""
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
+
+from core.timeparse import month_add
 
 
 class Agreement(models.Model):
@@ -55,6 +60,26 @@ class Agreement(models.Model):
 
     def __str__(self):
         return self.name
+
+    def in_effect_on(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+    def in_effect_at(self, at: datetime) -> bool:
+        """Whether the agreement covers the instant, by the date in its calendar's zone."""
+        return self.in_effect_on(at.astimezone(ZoneInfo(self.calendar.timezone)).date())
+
+    def in_effect_during(self, year: int, month: int) -> bool:
+        """Whether the agreement covers any day of the month."""
+        first = date(year, month, 1)
+        following = date(*month_add(year, month, 1), 1)
+        return self.effective_from < following and (
+            self.effective_to is None or self.effective_to >= first
+        )
+
+    def current_version(self) -> "AgreementVersion":
+        return self.versions.get(version=self.version)
 
 
 class AgreementVersion(models.Model):
@@ -143,7 +168,7 @@ def overdue_q(at) -> Q:
 
 def late_q(at) -> Q:
     """The promise is broken as of `at`: running past due, or stopped after the due time."""
-    return Q(due_at__lte=at) & (RUNNING | STOPPED_LATE)
+    return overdue_q(at) | STOPPED_LATE
 
 
 def kept_q(at) -> Q:
@@ -168,12 +193,6 @@ class ClockQuerySet(models.QuerySet):
 
     def at_risk(self, at):
         return self.filter(at_risk_q(at))
-
-    def breach_candidates(self, at):
-        """Clocks whose breach is due to be flagged: running past due, or stopped late
-        unseen; served by the partial indexes clock_due_unflagged and
-        clock_late_stop_unflagged."""
-        return self.filter(BREACH_UNCLAIMED & Q(due_at__lte=at) & (RUNNING | STOPPED_LATE))
 
 
 class Clock(models.Model):

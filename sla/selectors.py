@@ -1,58 +1,58 @@
-"""Reads: which leads and agreements a person may see and act on, and a lead's SLA view."""
+"""Reads of the agreement: the lead list with its SLA status, agreements and flags a
+person sees, a lead's `sla` block and its time in each stage.
+
+Who sees what is `accounts.access`; these apply it. The API, the pages and the export
+all list leads through `lead_list`, so a filter or a search means the same everywhere.
+"""
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
-from accounts.models import Role, User
+from accounts.access import agreement_scope, flag_scope, is_urgency_first
 from calendars.engine import business_minutes_between
 from leads.models import Lead
-from sla.clocks import sla_status
-from sla.models import Agreement, Clock
+from leads.selectors import leads_prefetched, leads_visible_to
+from sla.clocks import sla_status, with_sla_status
+from sla.models import Agreement, Clock, Flag
 
 
-def _sees_everything(user: User) -> bool:
-    return user.is_superuser or user.role in (Role.ADMIN, Role.EXECUTIVE)
+def agreements_visible_to(user) -> QuerySet[Agreement]:
+    scope = agreement_scope(user)
+    return Agreement.objects.all() if scope is None else Agreement.objects.filter(scope)
 
 
-def leads_visible_to(user: User) -> QuerySet[Lead]:
-    """A rep sees their own leads, a sales manager their teams', marketing the leads of
-    their teams' agreements, executives and admins all of them."""
-    leads = Lead.objects.all()
-    if _sees_everything(user):
-        return leads
-    if user.role == Role.SALES:
-        return leads.filter(owner=user)
-    if user.role == Role.SALES_MANAGER:
-        return leads.filter(Q(team__members=user) | Q(owner=user)).distinct()
-    if user.role == Role.MARKETING:
-        return leads.filter(terms__agreement__marketing_team__members=user).distinct()
-    return leads.none()
+def flags_visible_to(user) -> QuerySet[Flag]:
+    scope = flag_scope(user)
+    return Flag.objects.all() if scope is None else Flag.objects.filter(scope)
 
 
-def agreements_visible_to(user: User) -> QuerySet[Agreement]:
-    agreements = Agreement.objects.all()
-    if _sees_everything(user):
-        return agreements
-    return agreements.filter(
-        Q(marketing_team__members=user) | Q(sales_team__members=user)
-    ).distinct()
+def next_due_at():
+    """The earliest due time among the lead's running clocks, as a subquery."""
+    running = Clock.objects.filter(lead=OuterRef("pk")).running()
+    return Subquery(running.order_by("due_at").values("due_at")[:1])
 
 
-def lead_actionable_by(user: User, lead: Lead, *, action: str) -> bool:
-    """Whether the person may act on a lead they can see.
+def leads_with_terms(queryset: QuerySet[Lead], *, detail: bool = False) -> QuerySet[Lead]:
+    """leads_prefetched, plus the agreement terms and clocks the `sla` block reads."""
+    queryset = leads_prefetched(queryset, detail=detail).select_related("terms")
+    queryset = queryset.prefetch_related("clocks")
+    if detail:
+        queryset = queryset.select_related("terms__agreement__calendar")
+    return queryset
 
-    Sales actions (touch, acknowledge, reject, stage, abandon) belong to the owner, a
-    sales manager of the lead's team, or an admin; assigning to managers and admins.
+
+def lead_list(user, *, now: datetime, detail: bool = False) -> QuerySet[Lead]:
+    """The leads the person may see, with `sla_status` and `next_due_at`, in list order.
+
+    Sales (reps and managers) work an inbox: leads with a running clock first, the
+    earliest due time first, then the newest. Everyone else reads the newest first.
     """
-    if user.is_superuser or user.role == Role.ADMIN:
-        return True
-    in_team = lead.team_id is not None and user.teams.filter(pk=lead.team_id).exists()
-    if user.role == Role.SALES_MANAGER:
-        return in_team or lead.owner_id == user.pk
-    if user.role == Role.SALES:
-        return action != "assign" and lead.owner_id == user.pk
-    return False
+    queryset = with_sla_status(leads_with_terms(leads_visible_to(user), detail=detail), now=now)
+    queryset = queryset.annotate(next_due_at=next_due_at())
+    if is_urgency_first(user):
+        return queryset.order_by(F("next_due_at").asc(nulls_last=True), "-received_at", "-id")
+    return queryset.order_by("-received_at", "-id")
 
 
 def lead_sla(lead: Lead, *, now: datetime) -> dict:
@@ -79,17 +79,6 @@ def lead_sla(lead: Lead, *, now: datetime) -> dict:
     }
 
 
-MONTH_FLAG_KINDS = frozenset({"quota_at_risk", "quota_shortfall", "quality_shortfall"})
-
-
-def flag_resolvable_by(user: User, flag) -> bool:
-    """Sales managers and admins resolve flags they can see; marketing managers only the
-    quota and quality flags of their agreements."""
-    if user.is_superuser or user.role in (Role.ADMIN, Role.SALES_MANAGER):
-        return True
-    return user.role == Role.MARKETING and flag.kind in MONTH_FLAG_KINDS
-
-
 def stage_history(lead: Lead, *, now: datetime) -> list[dict]:
     """Each stage change with how long the lead stayed, in business minutes of its
     agreement's calendar (to the next change; the current stage to `now` or its close)."""
@@ -107,12 +96,3 @@ def stage_history(lead: Lead, *, now: datetime) -> list[dict]:
             minutes = round(business_minutes_between(calendar, change.at, until))
         rows.append({"change": change, "until": until, "business_minutes_in_stage": minutes})
     return rows
-
-
-def commitment_loggable_by(user: User, agreement: Agreement) -> bool:
-    """Marketing managers of the agreement's marketing team, and admins."""
-    if user.is_superuser or user.role == Role.ADMIN:
-        return True
-    return (
-        user.role == Role.MARKETING and user.teams.filter(pk=agreement.marketing_team_id).exists()
-    )

@@ -5,6 +5,7 @@ from django.urls import path  # noqa: F401
 from sla.views import commitments as commitment_views  # noqa: E402
 from sla.views import compliance as compliance_views  # noqa: E402
 from sla.views import flags as flag_views  # noqa: E402
+from sla.views import lead_actions
 from sla.views import leads as lead_views  # noqa: E402
 
 urlpatterns = [
@@ -18,7 +19,10 @@ urlpatterns = [
         name="commitment-save",
     ),
     path("flags/<int:pk>/resolve/", flag_views.flag_resolve_view, name="flag-resolve"),
-    path("leads/", lead_views.lead_list, name="lead-list"),
+    path("leads/", lead_views.lead_list_page, name="lead-list"),
     path("leads/<int:pk>/", lead_views.lead_detail, name="lead-detail"),
-    path("leads/<int:pk>/<str:action>/", lead_views.lead_action, name="lead-action"),
+    *(
+        path(f"leads/<int:pk>/{name}/", getattr(lead_actions, f"lead_{name}"), name=f"lead-{name}")
+        for name in ("touch", "acknowledge", "reject", "stage", "assign", "abandon")
+    ),
 ]

@@ -1,21 +1,27 @@
-"""The navigation each role sees, built in one place for every page."""
+"""The navigation each role sees, built in one place for every page.
+
+Whether a role is shown a link is `accounts.access.may_see_page`, the same rule the
+page's view applies, so the nav never hides a page a role may open, nor shows one it
+may not.
+"""
 
 from django.urls import NoReverseMatch, reverse
 
-from accounts.models import Role
+from accounts.access import may_see_page
 
-# (label, url name, roles that see it); links whose page does not exist yet are skipped.
+# (label, url name); links whose page does not exist yet are skipped.
 NAVIGATION = [
-    ("Home", "home", None),
-    ("Inbox", "lead-inbox", {Role.SALES, Role.SALES_MANAGER}),
-    ("Leads", "lead-list", {Role.MARKETING, Role.SALES_MANAGER, Role.EXECUTIVE, Role.ADMIN}),
-    ("Commitments", "commitment-list", {Role.MARKETING, Role.ADMIN}),
-    ("Dashboard", "dashboard", None),
-    ("Flags", "flag-list", None),
-    ("Definitions", "definition-list", None),
-    ("Funnel", "stage-list", None),
-    ("Calendars", "calendar-list", None),
-    ("API docs", "api-docs", None),
+    ("Home", "home"),
+    ("Inbox", "lead-inbox"),
+    ("Leads", "lead-list"),
+    ("Commitments", "commitment-list"),
+    ("Dashboard", "dashboard"),
+    ("Flags", "flag-list"),
+    ("Definitions", "definition-list"),
+    ("Funnel", "stage-list"),
+    ("Calendars", "calendar-list"),
+    ("API docs", "api-docs"),
+    ("Admin", "admin:index"),
 ]
 
 
@@ -24,14 +30,12 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
     items = []
-    for label, name, roles in NAVIGATION:
-        if roles is not None and user.role not in roles and not user.is_superuser:
+    for label, name in NAVIGATION:
+        if not may_see_page(user, name):
             continue
         try:
             url = reverse(name)
         except NoReverseMatch:
             continue
         items.append({"label": label, "url": url, "active": request.path == url})
-    if user.is_admin_role:
-        items.append({"label": "Admin", "url": reverse("admin:index"), "active": False})
     return {"nav_items": items}

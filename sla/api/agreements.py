@@ -3,7 +3,7 @@ monthly commitments.
 
 The body nests sales' and marketing's promises (`sales`, `marketing`) over the flat
 model fields; the rules (team kinds, dates, percentages, versioning) live in
-sla/services/agreements.py, which every write goes through.
+sla/agreements.py, which every write goes through.
 """
 
 from datetime import datetime
@@ -18,14 +18,15 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.access import AdminWritesOthersRead
+from accounts.access import AdminWritesOthersRead, may_log_commitment
 from accounts.models import Team
 from calendars.models import BusinessCalendar
+from core.timeparse import month_field
 from leads.models import LeadDefinition
+from sla.agreements import agreement_create, agreement_update, commitment_log
 from sla.compliance import marketing_figures, month_window
 from sla.models import Agreement, AgreementVersion, MonthlyCommitment
-from sla.selectors import agreements_visible_to, commitment_loggable_by
-from sla.services.agreements import agreement_create, agreement_update, commitment_log, month_parse
+from sla.selectors import agreements_visible_to
 
 MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
 ERRORS = {
@@ -126,7 +127,7 @@ def commitment_status(commitment: MonthlyCommitment, *, now: datetime) -> str:
     """`logged` before the month begins; then marketing's status for the month
     (on_track, at_risk, met, missed) from the compliance figures."""
     agreement = commitment.agreement
-    year, month = month_parse(commitment.month)
+    year, month = month_field(commitment.month)
     window = month_window(agreement.calendar.as_work_calendar(), year, month, now)
     if now < window.start:
         return "logged"
@@ -232,12 +233,12 @@ class AgreementViewSet(
         """Log (or re-log) marketing's commitment for a month: members of the agreement's
         marketing team and admins."""
         agreement = get_object_or_404(agreements_visible_to(request.user), pk=pk)
-        if not commitment_loggable_by(request.user, agreement):
+        if not may_log_commitment(request.user, agreement):
             raise PermissionDenied(
                 "Only marketing managers of the agreement's marketing team, or an admin, "
                 "may log its commitment."
             )
-        month_parse(month)
+        month_field(month)
         data = CommitmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         commitment = commitment_log(

@@ -7,7 +7,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sla.compliance import compliance_for, current_month, parse_month
+from core.timeparse import parse_month
+from sla.compliance import compliance_for, current_month
 from sla.selectors import agreements_visible_to
 
 

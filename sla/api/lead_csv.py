@@ -1,12 +1,10 @@
 """`/api/leads/import/` and `/api/leads/export.csv`: leads in and out as CSV.
 
-Import parses with leads/intake.py and delivers each row through the same service as
+Import parses with leads/csvfile.py and delivers each row through the same service as
 `POST /api/leads/`. Export streams the filtered list (same filters and visibility as
 the list) with a UTF-8 byte-order mark, every text cell made safe against formulas.
 """
 
-import csv
-from collections.abc import Iterable, Iterator
 from itertools import chain
 
 from django.http import StreamingHttpResponse
@@ -20,11 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import MarketingOrAdminWrites
+from leads.csvfile import csv_stream
 from leads.models import Lead
-from sla.api.lead_filters import LeadFilter, leads_listed
+from sla.actions import leads_import
 from sla.api.lead_serializers import LeadImportInputSerializer, LeadImportResultSerializer
-from sla.selectors import lead_sla
-from sla.services.intake import leads_import
+from sla.filters import LeadFilter
+from sla.selectors import lead_list, lead_sla
 
 EXPORT_COLUMNS = (
     "id",
@@ -56,33 +55,6 @@ EXPORT_COLUMNS = (
     "attempts_required",
     "closed_at",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value):
-    """The cell as text, prefixed with ' when a spreadsheet would read it as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def csv_stream(rows: Iterable[Iterable]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # the byte-order mark that makes spreadsheets read UTF-8
-    for row in rows:
-        yield writer.writerow([csv_safe(cell) for cell in row])
 
 
 def export_row(lead: Lead, *, now) -> list:
@@ -150,7 +122,7 @@ class LeadExportView(generics.GenericAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Lead.objects.none()
-        return leads_listed(self.request.user)
+        return lead_list(self.request.user, now=timezone.now())
 
     @extend_schema(
         responses={

@@ -1,13 +1,13 @@
 """What the leads API reads and answers. Validation of shapes and types only: the rules
-of delivery and of every action live in sla/services/leads.py."""
+of delivery and of every action live in sla/actions.py."""
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.access import is_admin
-from leads.intake import MAX_INT, parse_instant
+from accounts.access import may_choose_owner
+from leads.csvfile import MAX_INT, parse_instant
 from leads.models import Lead, Touch
 from sla.models import Agreement
 from sla.selectors import lead_sla, stage_history
@@ -198,7 +198,7 @@ class LeadCreateSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         user = self.context["request"].user
-        if not is_admin(user):
+        if not may_choose_owner(user):
             refused = {
                 name: ["Leads are assigned by round robin; a sales manager reassigns them."]
                 for name in ("owner", "team")

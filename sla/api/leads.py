@@ -1,7 +1,7 @@
 """`/api/leads/`: delivery, the lists sales and marketing read, and sales' actions.
 
 Each endpoint checks who may act, validates the body's shape, and calls one service of
-sla/services/leads.py, which holds the rules. A lead the caller cannot see answers 404;
+sla/actions.py, which holds the rules. A lead the caller cannot see answers 404;
 one they can see but may not act on, 403.
 """
 
@@ -14,10 +14,19 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.access import MarketingOrAdminWrites
+from accounts.access import MarketingOrAdminWrites, may_act_on_lead
 from core.errors import RuleRefused
 from leads.models import Lead
-from sla.api.lead_filters import LeadFilter, leads_listed, leads_prefetched
+from leads.selectors import leads_visible_to
+from sla.actions import (
+    lead_abandon,
+    lead_acknowledge,
+    lead_assign,
+    lead_deliver,
+    lead_move_stage,
+    lead_reject,
+    lead_touch,
+)
 from sla.api.lead_serializers import (
     LeadAbandonInputSerializer,
     LeadAssignInputSerializer,
@@ -30,16 +39,8 @@ from sla.api.lead_serializers import (
     LeadTouchInputSerializer,
     LeadTouchSerializer,
 )
-from sla.selectors import lead_actionable_by, lead_sla, leads_visible_to
-from sla.services.leads import (
-    lead_abandon,
-    lead_acknowledge,
-    lead_assign,
-    lead_deliver,
-    lead_move_stage,
-    lead_reject,
-    lead_touch,
-)
+from sla.filters import LeadFilter
+from sla.selectors import lead_list, lead_sla, leads_with_terms
 
 IDEMPOTENCY_KEY_MAX = 200
 
@@ -68,7 +69,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Lead.objects.none()
-        return leads_listed(self.request.user, detail=self.action == "retrieve")
+        return lead_list(self.request.user, now=timezone.now(), detail=self.action == "retrieve")
 
     def get_serializer_class(self):
         return LeadDetailSerializer if self.action == "retrieve" else LeadSerializer
@@ -145,7 +146,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def _lead_for(self, action_name: str) -> Lead:
         lead = self.get_object()
-        if not lead_actionable_by(self.request.user, lead, action=action_name):
+        if not may_act_on_lead(self.request.user, lead, action=action_name):
             raise PermissionDenied(f"You may not {action_name} this lead.")
         return lead
 
@@ -155,7 +156,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return body.validated_data
 
     def _answer(self, lead: Lead, serializer_class=LeadDetailSerializer) -> dict:
-        fresh = leads_prefetched(Lead.objects.filter(pk=lead.pk), detail=True).get()
+        fresh = leads_with_terms(Lead.objects.filter(pk=lead.pk), detail=True).get()
         return serializer_class(fresh, context=self.get_serializer_context()).data
 
     @extend_schema(
@@ -215,7 +216,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         body = self._body(LeadTouchInputSerializer)
         now = timezone.now()
         touch = lead_touch(lead=lead, by=request.user, now=now, **body)
-        fresh = leads_prefetched(Lead.objects.filter(pk=lead.pk)).get()
+        fresh = leads_with_terms(Lead.objects.filter(pk=lead.pk)).get()
         touch.sla = lead_sla(fresh, now=now)
         return Response(LeadTouchCreatedSerializer(touch).data, status=status.HTTP_201_CREATED)
 

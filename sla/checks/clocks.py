@@ -98,7 +98,7 @@ def _stopped_late(kind: str, at: datetime) -> QuerySet:
     # Stopped after the due time before any check saw it (the checks were down, or the
     # clock was stopped without flags_settle_for_clock): a breach all the same.
     unclaimed = Clock.objects.filter(BREACH_UNCLAIMED, STOPPED_LATE, kind=kind)
-    return unclaimed.late(at).order_by("due_at")
+    return unclaimed.filter(due_at__lte=at).order_by("due_at")
 
 
 def _breaches(kind: str, at: datetime) -> list[Flag]:

@@ -15,16 +15,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from calendars.months import month_of
-from core.timeparse import local_text
+from core.timeparse import local_text, month_before
 from sla.compliance import (
     MonthWindow,
     acceptance_below_bar,
     behind_pace,
     committed_quotas,
     expected_to_date,
-    in_effect_during,
     marketing_counts,
-    month_before,
     month_window,
     percent,
 )
@@ -49,7 +47,7 @@ def _windows(*, at: datetime, closed: bool, kind: str) -> list[tuple[Agreement, 
             year, month = month_of(calendar, at)
             if closed:
                 year, month = month_before(year, month)
-            if in_effect_during(agreement, year, month):
+            if agreement.in_effect_during(year, month):
                 pairs.append((agreement, month_window(calendar, year, month, at)))
         except Exception:
             logger.exception("month check skipped agreement %s", agreement.id)

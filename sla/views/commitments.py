@@ -13,12 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from accounts.access import may_log_commitment
 from calendars.months import month_of
 from leads.models import Lead
+from sla.agreements import commitment_log
 from sla.compliance import marketing_figures, month_window
 from sla.models import MonthlyCommitment
-from sla.selectors import agreements_visible_to, commitment_loggable_by
-from sla.services.agreements import commitment_log
+from sla.selectors import agreements_visible_to
 
 
 def _neighbour_months(year: int, month: int) -> list[tuple[int, int]]:
@@ -71,7 +72,7 @@ def commitment_list(request):
                 "agreement": agreement,
                 "months": months,
                 "reasons": list(reasons),
-                "can_log": commitment_loggable_by(request.user, agreement),
+                "can_log": may_log_commitment(request.user, agreement),
             }
         )
     return render(request, "sla/commitment_list.html", {"cards": cards})
@@ -81,7 +82,7 @@ def commitment_list(request):
 @login_required
 def commitment_save(request, pk: int, month: str):
     agreement = get_object_or_404(agreements_visible_to(request.user), pk=pk)
-    if not commitment_loggable_by(request.user, agreement):
+    if not may_log_commitment(request.user, agreement):
         raise PermissionDenied
     raw = request.POST.get("quota", "").strip()
     try:

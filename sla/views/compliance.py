@@ -7,7 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 
-from sla.compliance import compliance_for, current_month, parse_month
+from core.timeparse import parse_month
+from sla.compliance import compliance_for, current_month
 from sla.selectors import agreements_visible_to
 
 

@@ -9,10 +9,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from sla.compliance import flags_visible_to
-from sla.flags import FlagAlreadyResolved, flag_resolve
+from accounts.access import may_resolve_flag
+from core.errors import RuleRefused
+from sla.filters import FlagFilter
+from sla.flags import flag_resolve
 from sla.models import Flag
-from sla.selectors import flag_resolvable_by
+from sla.selectors import flags_visible_to
 
 
 @login_required
@@ -20,20 +22,14 @@ def flag_list(request):
     flags = flags_visible_to(request.user).select_related(
         "lead", "owner", "agreement__calendar", "resolved_by"
     )
-    filters = {
-        "kind": request.GET.get("kind", ""),
-        "state": request.GET.get("state", "open"),
-        "month": request.GET.get("month", ""),
-    }
-    if filters["kind"] in Flag.Kind.values:
-        flags = flags.filter(kind=filters["kind"])
-    if filters["state"] in Flag.State.values:
-        flags = flags.filter(state=filters["state"])
-    if filters["month"]:
-        flags = flags.filter(month=filters["month"])
+    params = request.GET.copy()
+    params.setdefault("state", Flag.State.OPEN)  # the page opens on what needs action
+    filterset = FlagFilter(params, queryset=flags, request=request)
+    flags = filterset.qs if filterset.is_valid() else flags.none()
+    filters = {name: params.get(name, "") for name in ("kind", "state", "month")}
     page = Paginator(flags.order_by("-raised_at", "-id"), 50).get_page(request.GET.get("page"))
     for flag in page.object_list:
-        flag.resolvable = flag.state == Flag.State.OPEN and flag_resolvable_by(request.user, flag)
+        flag.resolvable = flag.state == Flag.State.OPEN and may_resolve_flag(request.user, flag)
     return render(
         request,
         "sla/flag_list.html",
@@ -50,7 +46,7 @@ def flag_list(request):
 @login_required
 def flag_resolve_view(request, pk: int):
     flag = get_object_or_404(flags_visible_to(request.user), pk=pk)
-    if not flag_resolvable_by(request.user, flag):
+    if not may_resolve_flag(request.user, flag):
         raise PermissionDenied
     try:
         flag_resolve(
@@ -58,7 +54,7 @@ def flag_resolve_view(request, pk: int):
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    except FlagAlreadyResolved as error:
+    except RuleRefused as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Resolved: {flag.get_kind_display()}.")

@@ -1,30 +1,30 @@
-"""Lead pages: the sales inbox, the lead list, and a lead's page with its actions.
+"""Lead pages: the sales inbox, the lead list and a lead's page.
 
-Every action form posts to a view that calls the same service the API calls; a refused
-action comes back as a message naming the rule, and changes nothing.
+The lists read `sla.selectors.lead_list` filtered by `sla.filters.LeadFilter`, as the
+API does; the action forms post to sla/views/lead_actions.py.
 """
 
-from datetime import datetime
-
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from django.views.decorators.http import require_POST
 
-from accounts.models import Role, User
-from core.errors import RuleRefused
+from accounts.access import (
+    inbox_is_own_only,
+    may_act_on_lead,
+    may_override_abandon,
+    may_work_inbox,
+)
+from accounts.models import Role
 from funnel.models import Stage
 from leads.models import Lead, ReasonCode, Touch
-from sla.clocks import SlaStatus, with_sla_status
-from sla.models import Clock, Flag
-from sla.selectors import lead_actionable_by, lead_sla, leads_visible_to, stage_history
-from sla.services import leads as services
+from leads.selectors import leads_visible_to
+from sla.clocks import SlaStatus
+from sla.filters import LeadFilter
+from sla.models import Flag
+from sla.selectors import lead_list, lead_sla, stage_history
 
 URGENCY = {
     SlaStatus.BREACHED: 0,
@@ -34,59 +34,47 @@ URGENCY = {
     SlaStatus.NOT_STARTED: 4,
     SlaStatus.CLOSED: 5,
 }
+# The page's short parameter names, and the API's names they stand for.
+PAGE_PARAMS = {"status": "sla_status", "q": "search", "stage": "stage"}
 
 
-def _listed(user: User, *, now: datetime):
-    next_due = Clock.objects.filter(lead=OuterRef("pk"), state=Clock.State.RUNNING).order_by(
-        "due_at"
-    )
-    leads = with_sla_status(leads_visible_to(user), now=now)
-    return leads.select_related("owner", "stage", "team", "terms__agreement").annotate(
-        next_due_at=Subquery(next_due.values("due_at")[:1]),
-        touch_count=Count("touches", distinct=True),
-    )
+def status_counts(leads) -> dict[str, int]:
+    """How many of the leads are in each SLA status: one grouped query."""
+    counts = {status: 0 for status in URGENCY}
+    rows = leads.order_by().values("sla_status").annotate(n=Count("pk"))
+    for row in rows:
+        counts[row["sla_status"]] = row["n"]
+    return counts
 
 
 @login_required
 def lead_inbox(request):
     """A rep's open leads (a manager's: the team's), the most urgent clock first."""
-    if request.user.role not in (Role.SALES, Role.SALES_MANAGER, Role.ADMIN):
+    if not may_work_inbox(request.user):
         raise PermissionDenied
     now = timezone.now()
-    leads = _listed(request.user, now=now).filter(closed_at__isnull=True, qualifies=True)
-    if request.GET.get("mine") == "1" or request.user.role == Role.SALES:
+    leads = lead_list(request.user, now=now).filter(closed_at__isnull=True, qualifies=True)
+    mine = request.GET.get("mine") == "1"
+    if mine or inbox_is_own_only(request.user):
         leads = leads.filter(owner=request.user)
-    leads = leads.order_by(F("next_due_at").asc(nulls_last=True), "received_at")
+    leads = leads.order_by("next_due_at", "received_at", "id")
     page = Paginator(leads, 50).get_page(request.GET.get("page"))
-    counts = {status: 0 for status in URGENCY}
-    for status in leads.values_list("sla_status", flat=True):
-        counts[status] += 1
     return render(
         request,
         "sla/lead_inbox.html",
-        {"page": page, "counts": counts, "now": now, "mine": request.GET.get("mine") == "1"},
+        {"page": page, "counts": status_counts(leads), "now": now, "mine": mine},
     )
 
 
 @login_required
-def lead_list(request):
+def lead_list_page(request):
     now = timezone.now()
-    leads = _listed(request.user, now=now)
-    status = request.GET.get("status", "")
-    if status in SlaStatus.ALL:
-        leads = leads.filter(sla_status=status)
-    stage = request.GET.get("stage", "")
-    if stage:
-        leads = leads.filter(stage__slug=stage)
-    query = request.GET.get("q", "").strip()
-    if query:
-        leads = leads.filter(
-            Q(email__icontains=query)
-            | Q(company__icontains=query)
-            | Q(first_name__icontains=query)
-            | Q(last_name__icontains=query)
-        )
+    params = {PAGE_PARAMS[k]: v for k, v in request.GET.items() if k in PAGE_PARAMS and v}
+    filterset = LeadFilter(params, queryset=lead_list(request.user, now=now), request=request)
+    leads = filterset.qs if filterset.is_valid() else Lead.objects.none()
+    leads = leads.select_related("terms__agreement")
     page = Paginator(leads.order_by("-received_at", "-id"), 50).get_page(request.GET.get("page"))
+    filters = {name: request.GET.get(name, "").strip() for name in PAGE_PARAMS}
     return render(
         request,
         "sla/lead_list.html",
@@ -94,13 +82,13 @@ def lead_list(request):
             "page": page,
             "statuses": [(s, s.replace("_", " ").capitalize()) for s in SlaStatus.ALL],
             "stages": Stage.objects.filter(is_active=True),
-            "filters": {"status": status, "stage": stage, "q": query},
-            "querystring": request.GET.urlencode(),
+            "filters": filters,
         },
     )
 
 
-def _visible_lead(request, pk: int) -> Lead:
+def visible_lead(request, pk: int) -> Lead:
+    """The lead, if the viewer may see it; 404 otherwise (its existence is not disclosed)."""
     return get_object_or_404(
         leads_visible_to(request.user).select_related(
             "owner",
@@ -116,12 +104,12 @@ def _visible_lead(request, pk: int) -> Lead:
 
 @login_required
 def lead_detail(request, pk: int):
-    lead = _visible_lead(request, pk)
+    lead = visible_lead(request, pk)
     now = timezone.now()
     agreement = getattr(getattr(lead, "terms", None), "agreement", None)
     zone = agreement.calendar.timezone if agreement else "UTC"
-    can_act = lead_actionable_by(request.user, lead, action="touch")
-    can_assign = lead_actionable_by(request.user, lead, action="assign")
+    can_act = may_act_on_lead(request.user, lead, action="touch")
+    can_assign = may_act_on_lead(request.user, lead, action="assign")
     reps = []
     if can_assign and lead.team_id:
         reps = lead.team.members.filter(
@@ -141,7 +129,7 @@ def lead_detail(request, pk: int):
             "flags": Flag.objects.filter(lead=lead).select_related("owner"),
             "can_act": can_act and lead.closed_at is None,
             "can_assign": can_assign and lead.closed_at is None,
-            "can_override": request.user.role in (Role.SALES_MANAGER, Role.ADMIN),
+            "can_override": may_override_abandon(request.user),
             "reps": reps,
             "reasons": ReasonCode.objects.filter(is_active=True),
             "stages": Stage.objects.filter(is_active=True).exclude(pk=lead.stage_id),
@@ -149,81 +137,3 @@ def lead_detail(request, pk: int):
             "touch_outcomes": Touch.Outcome.choices,
         },
     )
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, ValidationError) and hasattr(error, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
-    if isinstance(error, ValidationError):
-        return " ".join(error.messages)
-    if isinstance(error, RuleRefused):
-        return error.message
-    return str(error) or "Not allowed."
-
-
-@require_POST
-@login_required
-def lead_action(request, pk: int, action: str):
-    """Run one action on a lead from its page, through the same service as the API."""
-    lead = _visible_lead(request, pk)
-    needed = "assign" if action == "assign" else "touch"
-    if not lead_actionable_by(request.user, lead, action=needed):
-        raise PermissionDenied
-    now = timezone.now()
-    form = request.POST
-    try:
-        if action == "touch":
-            at = parse_datetime(form.get("at", "")) if form.get("at") else None
-            if form.get("at") and (at is None or timezone.is_naive(at)):
-                raise ValidationError({"at": "Give the time with its offset, or leave it empty."})
-            services.lead_touch(
-                lead=lead,
-                by=request.user,
-                kind=form.get("kind", ""),
-                outcome=form.get("outcome", ""),
-                at=at,
-                note=form.get("note", ""),
-                now=now,
-            )
-            done = "Touch logged."
-        elif action == "acknowledge":
-            services.lead_acknowledge(lead=lead, by=request.user, now=now)
-            done = "Lead accepted."
-        elif action == "reject":
-            services.lead_reject(
-                lead=lead,
-                by=request.user,
-                reason=form.get("reason", ""),
-                note=form.get("note", ""),
-                now=now,
-            )
-            done = "Lead rejected."
-        elif action == "stage":
-            services.lead_move_stage(
-                lead=lead,
-                by=request.user,
-                stage=form.get("stage", ""),
-                note=form.get("note", ""),
-                now=now,
-            )
-            done = "Stage changed."
-        elif action == "assign":
-            services.lead_assign(lead=lead, by=request.user, owner=form.get("owner", ""), now=now)
-            done = f"Assigned to {form.get('owner')}."
-        elif action == "abandon":
-            services.lead_abandon(
-                lead=lead,
-                by=request.user,
-                reason=form.get("reason", ""),
-                note=form.get("note", ""),
-                override=form.get("override") == "1",
-                now=now,
-            )
-            done = "Lead abandoned."
-        else:
-            raise Http404
-    except (ValidationError, RuleRefused, PermissionDenied) as error:
-        messages.error(request, _describe(error))
-    else:
-        messages.success(request, done)
-    return redirect("lead-detail", pk=lead.pk)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from leads.services import definition_create
+from leads.services.definitions import definition_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,7 +67,7 @@ def test_a_sales_rep_tries_a_lead_and_sees_the_score_explained(page, make_user):
 
 
 def test_the_version_history_expands_to_show_the_terms_of_a_past_version(page, make_user):
-    from leads.services import definition_update
+    from leads.services.definitions import definition_update
 
     maria = make_user("maria", "marketing")
     definition = definition_create(

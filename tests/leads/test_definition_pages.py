@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from leads.models import LeadDefinition
-from leads.services import definition_create, definition_update
+from leads.services.definitions import definition_create, definition_update
 from tests.factories import CalendarFactory, DefinitionFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

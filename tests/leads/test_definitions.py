@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from leads.models import LeadDefinition, LeadDefinitionVersion, ReasonCode
-from leads.services import (
+from leads.services.definitions import (
     definition_create,
     definition_score,
     definition_update,

@@ -137,7 +137,10 @@ def test_admin_sees_an_edit_link_to_the_admin(signed_in):
 
     response = signed_in("admin").get(f"/calendars/{calendar.id}/")
 
-    assert f'href="/admin/calendars/businesscalendar/{calendar.id}/change/"' in response.content.decode()
+    assert (
+        f'href="/admin/calendars/businesscalendar/{calendar.id}/change/"'
+        in response.content.decode()
+    )
 
 
 def test_unknown_calendar_page_answers_404(signed_in):

@@ -20,7 +20,7 @@ from sla.checks import (
     next_touch_breached,
     run_all_checks,
 )
-from sla.flags import flags_resolve_for_clock
+from sla.flags import flags_settle_for_clock
 from sla.models import Clock, Flag
 from tests.factories import AgreementFactory, ClockFactory, LeadFactory, UserFactory
 
@@ -236,7 +236,7 @@ def test_a_late_stop_resolves_the_open_breach_with_how_late_it_came():
     [flag] = first_touch_breached(at=DUE)
     clock = stop(clock, DUE + timedelta(minutes=70))
 
-    flags_resolve_for_clock(clock=clock, at=DUE + timedelta(minutes=70))
+    flags_settle_for_clock(clock=clock, at=DUE + timedelta(minutes=70))
 
     flag.refresh_from_db()
     assert flag.state == Flag.State.RESOLVED
@@ -247,7 +247,7 @@ def test_a_late_stop_resolves_the_open_breach_with_how_late_it_came():
 def test_a_late_stop_no_check_saw_is_flagged_at_once_and_resolved():
     clock = stop(clock_for(), DUE + timedelta(hours=2), reason="rejected")
 
-    [flag] = flags_resolve_for_clock(clock=clock, at=DUE + timedelta(hours=2))
+    [flag] = flags_settle_for_clock(clock=clock, at=DUE + timedelta(hours=2))
 
     assert flag.kind == Flag.Kind.FIRST_TOUCH_BREACHED
     assert (flag.raised_at, flag.state) == (DUE, Flag.State.RESOLVED)

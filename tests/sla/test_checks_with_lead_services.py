@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from accounts.models import Role
+from sla.actions import lead_deliver, lead_touch
 from sla.checks import first_touch_breached
 from sla.models import Flag
-from sla.services.leads import lead_deliver, lead_touch
 from tests.factories import AgreementFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leads.intake import parse_leads_csv
+from leads.csvfile import parse_leads_csv
 from leads.models import Lead
-from sla.api.lead_csv import csv_safe
+from leads.csvfile import csv_safe
 from tests.factories import LeadFactory
 from tests.sla.lead_world import build_world, ny
 
@@ -235,7 +235,7 @@ def test_export_starts_with_a_byte_order_mark_and_neutralises_formulas(world, as
 
 
 def test_export_shows_the_sla_status_and_due_times(world, as_user):
-    from sla.services.leads import lead_deliver
+    from sla.actions import lead_deliver
 
     lead, _ = lead_deliver(
         by=world.maria,

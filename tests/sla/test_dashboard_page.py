@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
+from sla.actions import lead_deliver, lead_touch
 from sla.compliance import compliance_for
-from sla.services.leads import lead_deliver, lead_touch
 from tests.factories import AgreementFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

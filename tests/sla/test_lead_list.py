@@ -3,7 +3,7 @@
 import pytest
 import time_machine
 
-from sla.services.leads import lead_deliver, lead_touch
+from sla.actions import lead_deliver, lead_touch
 from tests.factories import LeadFactory, stage
 from tests.sla.lead_world import build_world, lead_body, ny
 

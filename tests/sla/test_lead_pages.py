@@ -6,7 +6,7 @@ import pytest
 import time_machine
 
 from leads.models import Lead
-from sla.services.leads import lead_deliver
+from sla.actions import lead_deliver
 from tests.factories import AgreementFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

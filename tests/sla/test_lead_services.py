@@ -1,4 +1,4 @@
-"""The rules of sla/services/leads.py, called directly, as of exact instants.
+"""The rules of sla/actions.py, called directly, as of exact instants.
 
 New York 09:00–17:00 on weekdays; first touch within 240 business minutes (at risk at
 75 %), next touch within 1440. 2026-12-04 is a Friday.
@@ -11,16 +11,16 @@ from django.core.exceptions import ValidationError
 
 from core.errors import RuleRefused
 from leads.models import Lead
-from sla.clocks import SlaStatus
-from sla.models import Clock
-from sla.selectors import lead_sla
-from sla.services.leads import (
+from sla.actions import (
     lead_abandon,
     lead_acknowledge,
     lead_deliver,
     lead_move_stage,
     lead_touch,
 )
+from sla.clocks import SlaStatus
+from sla.models import Clock
+from sla.selectors import lead_sla
 from tests.sla.lead_world import build_world, lead_body, ny
 
 pytestmark = pytest.mark.django_db
@@ -198,7 +198,7 @@ def test_editing_the_calendar_moves_no_running_due_time_but_new_leads_use_it(wor
 
 
 def test_a_lead_keeps_the_next_touch_window_of_the_version_it_was_delivered_under(world):
-    from sla.services.agreements import agreement_update
+    from sla.agreements import agreement_update
 
     lead = deliver(world)
     agreement_update(agreement=world.a, by=world.ada, now=FRIDAY_4PM, next_touch_minutes=60)
@@ -208,8 +208,8 @@ def test_a_lead_keeps_the_next_touch_window_of_the_version_it_was_delivered_unde
 
 def test_time_in_stage_is_measured_in_business_minutes():
     """Delivered Friday 16:00 New York, moved Monday 10:00: 60 + 60 business minutes."""
+    from sla.actions import lead_deliver, lead_move_stage
     from sla.selectors import stage_history
-    from sla.services.leads import lead_deliver, lead_move_stage
     from tests.factories import AgreementFactory, UserFactory
 
     agreement = AgreementFactory(name="Stage timing")

@@ -12,7 +12,7 @@ from django.db import connection
 
 from accounts.models import Role
 from leads.models import Lead
-from sla.services.leads import lead_deliver
+from sla.actions import lead_deliver
 from tests.factories import UserFactory
 from tests.sla.lead_world import UNUSABLE, build_world, lead_body, utc
 

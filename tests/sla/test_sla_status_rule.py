@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from leads.models import Lead
+from sla.actions import lead_deliver, lead_reject, lead_touch
 from sla.clocks import SlaStatus, sla_status, with_sla_status
-from sla.services.leads import lead_deliver, lead_reject, lead_touch
 from tests.factories import AgreementFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,18 +5,16 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from core.timeparse import parse_instant
 from sla.checks import ChecksFailed, run_all_checks
 from sla.notify import notifications_send
 
 
 def _instant(text: str) -> datetime:
     try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"--at {text!r} is not an ISO-8601 instant") from None
-    if at.tzinfo is None:
-        raise CommandError(f"--at {text!r} has no offset: write it as 2026-12-04T16:30:00-05:00")
-    return at
+        return parse_instant(text)
+    except ValueError as exc:
+        raise CommandError(f"--at {text!r}: {exc}") from None
 
 
 class Command(BaseCommand):

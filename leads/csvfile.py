@@ -1,4 +1,5 @@
-"""Reading an uploaded CSV of leads: limits, decoding, and per-row type conversion.
+"""CSV of leads: reading an upload (limits, decoding, per-row type conversion) and
+writing cells a spreadsheet will not run as formulas.
 
 Pure parsing, no ORM: rows come out typed (the dict `lead_deliver` takes) or as
 errors `{"row", "field", "message"}`, numbered as a spreadsheet shows them (the
@@ -10,12 +11,13 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.utils.dateparse import parse_datetime
+
+from core.timeparse import parse_instant
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 10_000
@@ -33,7 +35,6 @@ COLUMNS = ("email", *TEXT_FIELDS, "company_size", "received_at", "agreement", "a
 ATTRIBUTE_PREFIX = "attributes."
 _WHOLE = re.compile(r"^\d+$")
 # A query string's unencoded "+" arrives as a space: "...T16:30:00 05:00".
-_SPACED_OFFSET = re.compile(r" (\d\d(:?\d\d)?)$")
 
 
 class CsvFileError(ValueError):
@@ -51,22 +52,6 @@ class CsvRow:
 class ParsedCsv:
     rows: list[CsvRow] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO-8601 instant with its offset; ValueError saying what is wrong otherwise."""
-    value = _SPACED_OFFSET.sub(r"+\1", text.strip())
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise ValueError("Expected an ISO-8601 instant such as 2026-12-04T16:30:00-05:00.")
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ValueError("Give a UTC offset (such as -05:00 or Z): a wall time alone is ambiguous.")
-    if not 1970 <= parsed.year <= 2200:
-        raise ValueError("Expected a year between 1970 and 2200.")
-    return parsed
 
 
 def read_upload(upload, *, max_bytes: int = MAX_BYTES) -> bytes:
@@ -231,3 +216,34 @@ _FIELD_PARSERS = {
     "company_size": _whole,
     "received_at": parse_instant,
 }
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    """The cell as text, prefixed with ' when a spreadsheet would read it as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_stream(rows: Iterable[Iterable]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # the byte-order mark that makes spreadsheets read UTF-8
+    for row in rows:
+        yield writer.writerow([csv_safe(cell) for cell in row])

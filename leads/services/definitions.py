@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from leads.models import LeadDefinition, LeadDefinitionVersion, ReasonCode
-from leads.scoring import ScoreResult, score, validate_rules
+from leads.scoring import ScoreResult, validate_rules
 
 DEFINITION_TERMS = (
     "name",
@@ -151,13 +151,7 @@ def definition_score(*, definition: LeadDefinition, data: dict) -> ScoreResult:
     The "try a lead" of the API and the definition page: both sides can see what a lead
     would score, and why, before one is delivered.
     """
-    version = definition.current_version
-    return score(
-        criteria=version.criteria,
-        disqualifiers=version.disqualifiers,
-        qualify_at=version.qualify_at,
-        data=data,
-    )
+    return definition.current_version.score(data)
 
 
 def reason_code_create(

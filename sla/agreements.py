@@ -1,12 +1,12 @@
 """Agreements (versioned) and marketing's monthly commitments."""
 
-import re
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import Team, User
+from core.timeparse import month_field
 from sla.models import Agreement, AgreementVersion, MonthlyCommitment
 
 VERSIONED_FIELDS = (
@@ -20,7 +20,6 @@ VERSIONED_FIELDS = (
     *Agreement.SALES_TERMS,
     *Agreement.MARKETING_TERMS,
 )
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
 def _snapshot(agreement: Agreement) -> dict:
@@ -93,19 +92,12 @@ def agreement_update(
     return agreement
 
 
-def month_parse(month: str, *, field: str = "month") -> tuple[int, int]:
-    match = MONTH.match(month or "")
-    if not match:
-        raise ValidationError({field: f"{month!r} is not a month in the form YYYY-MM."})
-    return int(match.group(1)), int(match.group(2))
-
-
 @transaction.atomic
 def commitment_log(
     *, agreement: Agreement, month: str, quota: int | None, note: str = "", by: User, now: datetime
 ) -> MonthlyCommitment:
     """Marketing's commitment for a month (the agreement's quota when none is given)."""
-    month_parse(month)
+    month_field(month)
     if quota is None:
         quota = agreement.monthly_quota
     if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:

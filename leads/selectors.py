@@ -1,0 +1,52 @@
+"""Reads on leads: which the person sees, the one meaning of a search, and what a list
+prefetches. The agreement's list (`sla.selectors.lead_list`) builds on these."""
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from accounts.access import lead_scope
+from funnel.models import StageChange
+from leads.models import Lead, Touch
+
+
+def leads_visible_to(user) -> QuerySet[Lead]:
+    """The leads the person may see (accounts.access.lead_scope); others answer 404."""
+    scope = lead_scope(user)
+    return Lead.objects.all() if scope is None else Lead.objects.filter(scope)
+
+
+def search_q(text: str) -> Q:
+    """The one meaning of a lead search: every word (up to ten) found in the name, the
+    e-mail or the company."""
+    query = Q()
+    for word in (text or "").split()[:10]:
+        query &= (
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(company__icontains=word)
+        )
+    return query
+
+
+def touch_count():
+    """How many touches a lead has, as a subquery (no GROUP BY over the whole list)."""
+    touches = Touch.objects.filter(lead=OuterRef("pk")).order_by().values("lead")
+    count = touches.annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(count, output_field=IntegerField()), Value(0))
+
+
+def leads_prefetched(queryset: QuerySet[Lead], *, detail: bool = False) -> QuerySet[Lead]:
+    """Everything a lead's answer shows, in a fixed number of queries however many leads."""
+    queryset = queryset.select_related(
+        "stage", "owner", "team", "verdict_reason", "definition_version"
+    ).annotate(touch_count=touch_count())
+    if detail:
+        queryset = queryset.prefetch_related(
+            Prefetch("touches", queryset=Touch.objects.select_related("by")),
+            Prefetch(
+                "stage_changes",
+                queryset=StageChange.objects.select_related("from_stage", "to_stage", "by"),
+            ),
+        )
+    return queryset
