@@ -20,8 +20,9 @@ from core.errors import RuleRefused
 from leads.csvfile import CsvFileError, CsvRow, parse_leads_csv, read_upload
 from leads.models import Lead, Touch
 from leads.services import leads as records
+from sla.agreements import lead_terms_attach
 from sla.clocks import clock_start, clock_stop, clocks_stop_all, running_clock
-from sla.models import Agreement, Clock, LeadTerms
+from sla.models import Agreement, Clock
 
 REJECTED_STAGE = "disqualified"
 ABANDONED_STAGE = "recycled"
@@ -127,12 +128,7 @@ def _lead_create(*, by, data, external_id, agreement, idempotency_key, received_
         lead.assigned_at = received_at if lead.owner else None
     records.lead_save_delivered(lead=lead, by=by)
     terms = _batch_memo(agreement, "terms", agreement.current_version)
-    LeadTerms.objects.create(
-        lead=lead,
-        agreement=agreement,
-        agreement_version=terms,
-        attempts_required=agreement.attempts_before_abandon,
-    )
+    lead_terms_attach(lead=lead, agreement=agreement, version=terms)
     if lead.qualifies:
         clock_start(
             lead=lead,

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from accounts.models import Team, User
 from core.timeparse import month_field
-from sla.models import Agreement, AgreementVersion, MonthlyCommitment
+from sla.models import Agreement, AgreementVersion, LeadTerms, MonthlyCommitment
 
 VERSIONED_FIELDS = (
     "name",
@@ -55,7 +55,10 @@ def _validate(agreement: Agreement) -> None:
     agreement.full_clean()
 
 
-def _write_version(agreement: Agreement, *, by: User | None, at: datetime) -> AgreementVersion:
+def agreement_version_write(
+    agreement: Agreement, *, by: User | None, at: datetime
+) -> AgreementVersion:
+    """Freeze the agreement's current terms as its version `agreement.version`."""
     return AgreementVersion.objects.create(
         agreement=agreement,
         version=agreement.version,
@@ -70,7 +73,7 @@ def agreement_create(*, by: User | None, now: datetime, **fields) -> Agreement:
     agreement = Agreement(**fields, version=1)
     _validate(agreement)
     agreement.save()
-    _write_version(agreement, by=by, at=now)
+    agreement_version_write(agreement, by=by, at=now)
     return agreement
 
 
@@ -88,7 +91,7 @@ def agreement_update(
         return agreement
     agreement.version += 1
     agreement.save()
-    _write_version(agreement, by=by, at=now)
+    agreement_version_write(agreement, by=by, at=now)
     return agreement
 
 
@@ -113,3 +116,13 @@ def commitment_log(
 def committed_quota(*, agreement: Agreement, month: str) -> int:
     commitment = MonthlyCommitment.objects.filter(agreement=agreement, month=month).first()
     return commitment.quota if commitment else agreement.monthly_quota
+
+
+def lead_terms_attach(*, lead, agreement: Agreement, version: AgreementVersion | None = None):
+    """Record which agreement, and which version of it, the lead was delivered under."""
+    return LeadTerms.objects.create(
+        lead=lead,
+        agreement=agreement,
+        agreement_version=version or agreement.current_version(),
+        attempts_required=agreement.attempts_before_abandon,
+    )

@@ -8,10 +8,8 @@ from sla.api.compliance import ComplianceView  # noqa: E402
 from sla.api.flags import FlagViewSet  # noqa: E402
 from sla.api.lead_csv import LeadExportView, LeadImportView  # noqa: E402
 from sla.api.leads import LeadViewSet  # noqa: E402
-from sla.api.teams import TeamViewSet  # noqa: E402
 
 router = SimpleRouter()
-router.register("teams", TeamViewSet, basename="team")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("flags", FlagViewSet, basename="flag")

@@ -23,7 +23,7 @@ from core.errors import RuleRefused
 from core.timeparse import local_text, month_text
 from sla.bulk import bulk_insert
 from sla.models import Clock, Flag
-from sla.notify import notifications_queue
+from sla.notify.recipients import notifications_queue
 
 logger = logging.getLogger(__name__)
 
@@ -136,19 +136,13 @@ def breach_flag(facts: ClockFacts, *, at: datetime, note: str = "") -> Flag:
         detail += f"; {how} late at {local_text(facts.stopped_at, facts.timezone)}"
     else:
         detail += " untouched"
-    return Flag(
+    return _clock_flag(
+        facts,
         kind=CLOCK_BREACH_KINDS[facts.kind],
-        state=Flag.State.RESOLVED if stopped else Flag.State.OPEN,
         raised_at=facts.due_at,
-        due_at=facts.due_at,
-        noticed_at=at,
-        lead_id=facts.lead_id,
-        clock_id=facts.id,
-        agreement_id=facts.agreement_id,
-        month=month_text(facts.due_at, facts.timezone),
-        owner_id=facts.owner_id,
-        team_id=facts.team_id,
+        at=at,
         detail=detail,
+        state=Flag.State.RESOLVED if stopped else Flag.State.OPEN,
         resolved_at=facts.stopped_at,
         resolution_note=note,
     )
@@ -157,18 +151,26 @@ def breach_flag(facts: ClockFacts, *, at: datetime, note: str = "") -> Flag:
 def at_risk_flag(facts: ClockFacts, *, at: datetime) -> Flag:
     since = local_text(facts.at_risk_at, facts.timezone)
     due = local_text(facts.due_at, facts.timezone)
+    detail = f"first touch due {due} ({_window_text(facts)}) untouched at risk since {since}"
+    return _clock_flag(
+        facts, kind=Flag.Kind.FIRST_TOUCH_AT_RISK, raised_at=facts.at_risk_at, at=at, detail=detail
+    )
+
+
+def _clock_flag(facts: ClockFacts, *, kind: str, raised_at: datetime, at: datetime, **fields):
+    """A flag about a clock, dated `raised_at` (when the promise broke), in its month."""
     return Flag(
-        kind=Flag.Kind.FIRST_TOUCH_AT_RISK,
-        raised_at=facts.at_risk_at,
+        kind=kind,
+        raised_at=raised_at,
         due_at=facts.due_at,
         noticed_at=at,
         lead_id=facts.lead_id,
         clock_id=facts.id,
         agreement_id=facts.agreement_id,
-        month=month_text(facts.at_risk_at, facts.timezone),
+        month=month_text(raised_at, facts.timezone),
         owner_id=facts.owner_id,
         team_id=facts.team_id,
-        detail=f"first touch due {due} ({_window_text(facts)}) untouched at risk since {since}",
+        **fields,
     )
 
 

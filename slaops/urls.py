@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import MeView, ObtainTokenView
+from accounts.api_urls import urlpatterns as accounts_api
 from calendars.api_urls import urlpatterns as calendars_api
 from funnel.api_urls import urlpatterns as funnel_api
 from health.views import healthz
@@ -18,7 +19,7 @@ api_patterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # The apps' routes share the "api" namespace so their names ("lead-list") never
     # collide with the pages' names.
-    path("", include(([*calendars_api, *funnel_api, *leads_api, *sla_api], "api"))),
+    path("", include(([*calendars_api, *accounts_api, *funnel_api, *leads_api, *sla_api], "api"))),
 ]
 
 urlpatterns = [

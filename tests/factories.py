@@ -8,8 +8,10 @@ from django.utils import timezone
 from accounts.models import Role, Team, User
 from calendars.models import BusinessCalendar
 from funnel.models import Stage
-from leads.models import Lead, LeadDefinition, LeadDefinitionVersion
-from sla.models import Agreement, AgreementVersion, Clock, LeadTerms
+from leads.models import Lead, LeadDefinition
+from leads.services.definitions import definition_freeze
+from sla.agreements import agreement_version_write, lead_terms_attach
+from sla.models import Agreement, Clock
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -79,18 +81,7 @@ class DefinitionFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def first_version(self, create, extracted, **kwargs):
         if create and not self.versions.exists():
-            LeadDefinitionVersion.objects.create(
-                definition=self,
-                version=self.version,
-                name=self.name,
-                good_lead=self.good_lead,
-                not_a_lead=self.not_a_lead,
-                handling=self.handling,
-                qualify_at=self.qualify_at,
-                criteria=self.criteria,
-                disqualifiers=self.disqualifiers,
-                created_at=timezone.now(),
-            )
+            definition_freeze(definition=self, by=None)
 
 
 class AgreementFactory(factory.django.DjangoModelFactory):
@@ -116,13 +107,7 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def first_version(self, create, extracted, **kwargs):
         if create and not self.versions.exists():
-            terms = {
-                name: getattr(self, name)
-                for name in Agreement.SALES_TERMS + Agreement.MARKETING_TERMS
-            }
-            AgreementVersion.objects.create(
-                agreement=self, version=self.version, terms=terms, created_at=timezone.now()
-            )
+            agreement_version_write(self, by=None, at=timezone.now())
 
 
 def stage(slug: str = "interacting") -> Stage:
@@ -159,12 +144,7 @@ class LeadFactory(factory.django.DjangoModelFactory):
         agreement = kwargs.pop("agreement", None)
         lead = super()._create(model_class, *args, **kwargs)
         if agreement is not None:
-            LeadTerms.objects.create(
-                lead=lead,
-                agreement=agreement,
-                agreement_version=agreement.versions.get(version=agreement.version),
-                attempts_required=agreement.attempts_before_abandon,
-            )
+            lead_terms_attach(lead=lead, agreement=agreement)
             if lead.team_id is None:
                 lead.team = agreement.sales_team
                 lead.save(update_fields=["team"])

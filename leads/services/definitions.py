@@ -68,7 +68,8 @@ def _normalised_rules(rules, name: str):
     ]
 
 
-def _freeze(*, definition: LeadDefinition, by: User | None) -> LeadDefinitionVersion:
+def definition_freeze(*, definition: LeadDefinition, by: User | None) -> LeadDefinitionVersion:
+    """Freeze the definition's current terms as its version `definition.version`."""
     return LeadDefinitionVersion.objects.create(
         definition=definition,
         version=definition.version,
@@ -116,7 +117,7 @@ def definition_create(
     )
     definition_validate(definition=definition)
     _save_unique(definition)
-    _freeze(definition=definition, by=by)
+    definition_freeze(definition=definition, by=by)
     return definition
 
 
@@ -141,7 +142,7 @@ def definition_update(*, definition: LeadDefinition, by: User | None, **changes)
     definition_validate(definition=current)
     current.version += 1
     _save_unique(current)
-    _freeze(definition=current, by=by)
+    definition_freeze(definition=current, by=by)
     return current
 
 

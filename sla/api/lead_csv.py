@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.access import MarketingOrAdminWrites
 from leads.csvfile import csv_stream
 from leads.models import Lead
+from leads.scoring import LEAD_FIELDS
 from sla.actions import leads_import
 from sla.api.lead_serializers import LeadImportInputSerializer, LeadImportResultSerializer
 from sla.filters import LeadFilter
@@ -28,15 +29,7 @@ from sla.selectors import lead_list, lead_sla
 EXPORT_COLUMNS = (
     "id",
     "received_at",
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "title",
-    "country",
-    "company_size",
-    "source",
-    "external_id",
+    *LEAD_FIELDS,
     "score",
     "qualifies",
     "disqualified_by",

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from accounts.access import may_choose_owner
 from leads.csvfile import MAX_INT, parse_instant
 from leads.models import Lead, Touch
+from leads.scoring import LEAD_FIELDS
 from sla.models import Agreement
 from sla.selectors import lead_sla, stage_history
 
@@ -69,15 +70,7 @@ class LeadSerializer(serializers.ModelSerializer):
         model = Lead
         fields = [
             "id",
-            "email",
-            "first_name",
-            "last_name",
-            "company",
-            "title",
-            "country",
-            "company_size",
-            "source",
-            "external_id",
+            *LEAD_FIELDS,
             "received_at",
             "attributes",
             "score",

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import Role
 from sla.actions import lead_deliver, lead_touch
-from sla.checks import first_touch_breached
+from sla.checks import first_touch_at_risk, first_touch_breached
 from sla.models import Flag
 from tests.factories import AgreementFactory, TeamFactory, UserFactory
 
@@ -54,3 +54,16 @@ def test_a_late_touch_no_check_saw_is_flagged_once_and_resolved(delivered):
 def test_a_touch_in_time_leaves_nothing_to_flag(delivered):
     lead_touch(lead=delivered, by=delivered.owner, kind="call", outcome="no_answer", now=DUE)
     assert first_touch_breached(at=DUE + timedelta(hours=1)) == []
+
+
+def test_an_in_time_touch_settles_the_open_at_risk_warning_at_once(delivered):
+    # 75 % of the 4-hour window: at risk from 13:00 EST.
+    [warning] = first_touch_at_risk(at=DUE - timedelta(minutes=30))
+    touched = DUE - timedelta(minutes=10)
+
+    lead_touch(lead=delivered, by=delivered.owner, kind="call", outcome="no_answer", now=touched)
+
+    # No check has run since the touch: the stop itself settled the warning.
+    warning.refresh_from_db()
+    assert (warning.state, warning.resolved_at) == (Flag.State.RESOLVED, touched)
+    assert "before the due time" in warning.resolution_note

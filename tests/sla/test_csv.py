@@ -7,9 +7,8 @@ import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from leads.csvfile import parse_leads_csv
+from leads.csvfile import csv_safe, parse_leads_csv
 from leads.models import Lead
-from leads.csvfile import csv_safe
 from tests.factories import LeadFactory
 from tests.sla.lead_world import build_world, ny
 

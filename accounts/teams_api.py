@@ -1,7 +1,4 @@
-"""`/api/teams/`: marketing and sales teams, their members (by username) and calendar.
-
-Lives in sla because a team's calendar is a business calendar; accounts owns the model.
-"""
+"""`/api/teams/`: marketing and sales teams, their members (by username) and calendar."""
 
 from django.db import transaction
 from django.db.models import ProtectedError
