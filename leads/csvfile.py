@@ -9,6 +9,7 @@ is the delivery service's business, not this module's.
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -64,7 +65,7 @@ def read_upload(upload, *, max_bytes: int = MAX_BYTES) -> bytes:
 
 
 def parse_leads_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParsedCsv:
-    """Typed rows and row-numbered errors from a CSV file's bytes.
+    """Typed rows and row-numbered errors from a CSV file's bytes (a small upload).
 
     1. Decode UTF-8, dropping a byte-order mark; pick `;` when the header has no `,`.
     2. Read the header: known lead fields, `agreement`, `attributes` and
@@ -77,9 +78,34 @@ def parse_leads_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParsedCsv:
         raise CsvFileError(
             f"The file is not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'."
         ) from exc
-    first_line = text.split("\n", 1)[0]
+    result = ParsedCsv()
+    for row, errors in iter_leads_csv(io.StringIO(text, newline=""), max_rows=max_rows):
+        result.errors.extend(errors)
+        if row is not None and not errors:
+            result.rows.append(row)
+    return result
+
+
+def open_text(stream) -> io.TextIOBase:
+    """A binary upload as UTF-8 text, read as it goes (memory stays flat however big)."""
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+
+
+def iter_leads_csv(
+    text: Iterable[str], *, max_rows: int = MAX_ROWS
+) -> Iterator[tuple[CsvRow | None, list[dict]]]:
+    """(row, errors) for each lead row of CSV text, read line by line.
+
+    The header's errors come first, with no row (and nothing follows them); then one
+    pair per non-blank row. Raises CsvFileError for a file refused as a whole.
+    """
+    lines = iter(text)
+    try:
+        first_line = next(lines, "")
+    except UnicodeDecodeError as exc:
+        raise CsvFileError("The file is not UTF-8 text; save it as 'CSV UTF-8'.") from exc
     delimiter = ";" if "," not in first_line and ";" in first_line else ","
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records = csv.reader(itertools.chain([first_line], lines), delimiter=delimiter)
     try:
         header = next(records)
     except StopIteration:
@@ -89,9 +115,9 @@ def parse_leads_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParsedCsv:
     except csv.Error as exc:
         raise CsvFileError(f"Row 1 is not valid CSV: {exc}.") from exc
     columns, errors = _read_header(header)
-    result = ParsedCsv(errors=errors)
     if errors:
-        return result
+        yield None, errors
+        return
     count = 0
     number = 1
     try:
@@ -101,15 +127,16 @@ def parse_leads_csv(content: bytes, *, max_rows: int = MAX_ROWS) -> ParsedCsv:
             count += 1
             if count > max_rows:
                 raise CsvFileError(f"The file has more than {max_rows:,} rows; split it.")
-            row, row_errors = _convert(number, columns, cells)
-            result.errors.extend(row_errors)
-            if not row_errors:
-                result.rows.append(row)
+            yield _convert(number, columns, cells)
     except csv.Error as exc:
-        result.errors.append(_error(number + 1, "file", f"not valid CSV: {exc}."))
-    if count == 0 and not result.errors:
+        yield None, [_error(number + 1, "file", f"not valid CSV: {exc}.")]
+        count += 1
+    except UnicodeDecodeError as exc:
+        raise CsvFileError(
+            f"The file is not UTF-8 text (after row {number}); save it as 'CSV UTF-8'."
+        ) from exc
+    if count == 0:
         raise CsvFileError("The file has a header but no lead rows.")
-    return result
 
 
 def _error(row: int, name: str, message: str) -> dict:

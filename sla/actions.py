@@ -8,54 +8,23 @@ the pages, the admin and the commands all call these. Each takes the instant it 
 none reads the clock itself.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import transaction
 
-from accounts.access import may_deliver_to, may_override_abandon
+from accounts.access import may_override_abandon
 from accounts.models import User
 from core.errors import RuleRefused
 from leads.csvfile import CsvFileError, CsvRow, parse_leads_csv, read_upload
 from leads.models import Lead, Touch
 from leads.services import leads as records
-from sla.agreements import lead_terms_attach
 from sla.clocks import clock_start, clock_stop, clocks_stop_all, running_clock
+from sla.delivery import CREATED, ERROR, leads_deliver
 from sla.models import Agreement, Clock
 
 REJECTED_STAGE = "disqualified"
 ABANDONED_STAGE = "recycled"
-
-
-# --- which agreement --------------------------------------------------------------------------
-
-
-def agreements_in_effect(*, at: datetime) -> list[Agreement]:
-    """The agreements covering the instant, by the date in each calendar's zone."""
-    # A day either side of UTC covers every zone; the exact test is by local date.
-    around = Agreement.objects.filter(effective_from__lte=at.date() + timedelta(days=1)).filter(
-        Q(effective_to__isnull=True) | Q(effective_to__gte=at.date() - timedelta(days=1))
-    )
-    related = around.select_related("calendar", "definition", "sales_team", "marketing_team")
-    return [agreement for agreement in related if agreement.in_effect_at(at)]
-
-
-def _resolve_agreement(*, agreement: Agreement | None, received_at: datetime) -> Agreement:
-    if agreement is None:
-        candidates = agreements_in_effect(at=received_at)
-        if len(candidates) != 1:
-            found = "none is" if not candidates else f"{len(candidates)} are"
-            when = received_at.isoformat()
-            raise ValidationError(
-                {"agreement": f"Name the agreement: {found} in effect at {when}."}
-            )
-        return candidates[0]
-    if not agreement.in_effect_at(received_at):
-        raise ValidationError(
-            {"agreement": f"Agreement {agreement.pk} is not in effect when the lead was received."}
-        )
-    return agreement
 
 
 # --- delivery --------------------------------------------------------------------------------
@@ -69,76 +38,17 @@ def lead_deliver(
     idempotency_key: str | None = None,
     now: datetime,
 ) -> tuple[Lead, bool]:
-    """Deliver a lead: score it, assign it, start its clocks. Returns (lead, created).
+    """Deliver one lead: a batch of one (sla/delivery.py). Returns (lead, created).
 
-    A repeated Idempotency-Key or external_id returns the first lead, created=False.
+    A repeated Idempotency-Key or external_id returns the first lead, created=False;
+    bad input raises the ValidationError naming the field.
     """
-    external_id = (data.get("external_id") or "").strip() or None
-    existing = records.lead_existing(idempotency_key=idempotency_key, external_id=external_id)
-    if existing:
-        return existing, False
-    received_at = data.get("received_at") or now
-    if received_at > now:
-        raise ValidationError({"received_at": "may not be in the future."})
-    agreement = _resolve_agreement(agreement=agreement, received_at=received_at)
-    if not may_deliver_to(by, marketing_team_id=agreement.marketing_team_id):
-        raise ValidationError(
-            {"agreement": "You deliver only to your marketing team's agreements."}
-        )
-    try:
-        with transaction.atomic():
-            return _lead_create(
-                by=by,
-                data=data,
-                external_id=external_id,
-                agreement=agreement,
-                idempotency_key=idempotency_key,
-                received_at=received_at,
-            ), True
-    except IntegrityError:
-        # A concurrent delivery with the same key or external_id won the race.
-        existing = records.lead_existing(idempotency_key=idempotency_key, external_id=external_id)
-        if existing is None:
-            raise
-        return existing, False
-
-
-def _batch_memo(agreement: Agreement, name: str, load):
-    """Look a value up once per Agreement instance: a CSV import delivers every row with
-    the same instance, so its definition version, terms and entry stage load once."""
-    cache = agreement.__dict__.setdefault("_delivery_memo", {})
-    if name not in cache:
-        cache[name] = load()
-    return cache[name]
-
-
-def _lead_create(*, by, data, external_id, agreement, idempotency_key, received_at) -> Lead:
-    lead = records.lead_build(
-        data=data,
-        version=_batch_memo(agreement, "version", lambda: agreement.definition.current_version),
-        received_at=received_at,
-        stage=_batch_memo(agreement, "stage", records.entry_stage),
-        team=agreement.sales_team,
-        by=by,
-        external_id=external_id,
-        idempotency_key=idempotency_key,
+    [result] = leads_deliver(
+        by=by, items=[data], agreement=agreement, keys=[idempotency_key], now=now
     )
-    if lead.qualifies:
-        lead.owner = records.rep_next(team=agreement.sales_team)
-        lead.assigned_at = received_at if lead.owner else None
-    records.lead_save_delivered(lead=lead, by=by)
-    terms = _batch_memo(agreement, "terms", agreement.current_version)
-    lead_terms_attach(lead=lead, agreement=agreement, version=terms)
-    if lead.qualifies:
-        clock_start(
-            lead=lead,
-            kind=Clock.Kind.FIRST_TOUCH,
-            at=received_at,
-            calendar=agreement.calendar.as_work_calendar(),
-            minutes=agreement.first_touch_minutes,
-            at_risk_percent=agreement.at_risk_percent,
-        )
-    return lead
+    if result.status == ERROR:
+        raise ValidationError(result.errors)
+    return result.lead, result.status == CREATED
 
 
 def leads_import(
@@ -154,20 +64,36 @@ def leads_import(
         parsed = parse_leads_csv(read_upload(file))
     except CsvFileError as exc:
         raise ValidationError({"file": str(exc)}) from exc
-    errors = list(parsed.errors)
-    named = Agreement.objects.in_bulk({row.agreement for row in parsed.rows if row.agreement})
+    return rows_import(
+        by=by, rows=parsed.rows, errors=parsed.errors, agreement=agreement, partial=partial, now=now
+    )
+
+
+IMPORT_BATCH = 1000
+
+
+def rows_import(
+    *, by: User, rows: list[CsvRow], errors: list[dict], agreement, partial: bool, now: datetime
+) -> dict:
+    """Deliver parsed CSV rows, IMPORT_BATCH at a time, all or nothing unless `partial`."""
+    errors = list(errors)
     created = duplicates = 0
     with transaction.atomic():
-        for row in parsed.rows:
-            try:
-                was_created = _row_deliver(
-                    by=by, row=row, agreement=agreement, named=named, now=now
-                )
-            except ValidationError as exc:
-                errors.extend(_row_errors(row.row, exc))
-                continue
-            created += was_created
-            duplicates += not was_created
+        for start in range(0, len(rows), IMPORT_BATCH):
+            chunk = rows[start : start + IMPORT_BATCH]
+            items = [
+                {**row.data, "agreement": row.agreement} if row.agreement else row.data
+                for row in chunk
+            ]
+            for row, result in zip(
+                chunk, leads_deliver(by=by, items=items, agreement=agreement, now=now), strict=True
+            ):
+                if result.status == ERROR:
+                    errors.extend(row_errors(row.row, result.errors))
+                elif result.status == CREATED:
+                    created += 1
+                else:
+                    duplicates += 1
         if errors and not partial:
             transaction.set_rollback(True)
             created = 0
@@ -175,25 +101,15 @@ def leads_import(
     return {"created": created, "duplicates": duplicates, "errors": errors}
 
 
-def _row_deliver(
-    *, by: User, row: CsvRow, agreement: Agreement | None, named: dict, now: datetime
-) -> bool:
-    if row.agreement is not None:
-        agreement = named.get(row.agreement)
-        if agreement is None:
-            raise ValidationError({"agreement": f"There is no agreement {row.agreement}."})
-    # A savepoint per row: a refused row leaves the transaction usable for the next.
-    with transaction.atomic():
-        _, created = lead_deliver(by=by, data=row.data, agreement=agreement, now=now)
-    return created
-
-
-def _row_errors(row: int, exc: ValidationError) -> list[dict]:
-    if not hasattr(exc, "error_dict"):
-        return [{"row": row, "field": "row", "message": " ".join(exc.messages)}]
+def row_errors(row: int, errors: dict) -> list[dict]:
+    """`{field: [messages]}` of one row as the import's `[{"row", "field", "message"}]`."""
     return [
-        {"row": row, "field": "row" if name == "__all__" else name, "message": " ".join(messages)}
-        for name, messages in exc.message_dict.items()
+        {
+            "row": row,
+            "field": "row" if name in ("__all__", "non_field_errors") else name,
+            "message": " ".join(messages),
+        }
+        for name, messages in errors.items()
     ]
 
 
@@ -247,21 +163,22 @@ def lead_touch(
     touch = records.touch_create(lead=lead, by=by, kind=kind, outcome=outcome, at=at, note=note)
     if not lead.qualifies or not hasattr(lead, "terms"):
         return touch
+    calendar = lead.terms.agreement.calendar.as_work_calendar()
     first = running_clock(lead=lead, kind=Clock.Kind.FIRST_TOUCH)
     if first is not None:
-        clock_stop(clock=first, at=max(at, first.started_at), reason="touch")
+        clock_stop(clock=first, at=max(at, first.started_at), reason="touch", calendar=calendar)
     current = running_clock(lead=lead, kind=Clock.Kind.NEXT_TOUCH)
     if current is not None and at < current.started_at:
         return touch  # a touch logged out of order is history; the newer clock stands
     if current is not None:
-        clock_stop(clock=current, at=at, reason="connected" if outcome == "connected" else "touch")
+        reason = "connected" if outcome == "connected" else "touch"
+        clock_stop(clock=current, at=at, reason=reason, calendar=calendar)
     if outcome != Touch.Outcome.CONNECTED:
-        agreement = lead.terms.agreement
         clock_start(
             lead=lead,
             kind=Clock.Kind.NEXT_TOUCH,
             at=at,
-            calendar=agreement.calendar.as_work_calendar(),
+            calendar=calendar,
             minutes=lead.terms.agreement_version.terms["next_touch_minutes"],
         )
     return touch

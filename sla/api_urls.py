@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from sla.api.agreements import AgreementViewSet  # noqa: E402
 from sla.api.compliance import ComplianceView  # noqa: E402
 from sla.api.flags import FlagViewSet  # noqa: E402
+from sla.api.imports import ImportJobViewSet
 from sla.api.lead_csv import LeadExportView, LeadImportView  # noqa: E402
 from sla.api.leads import LeadViewSet  # noqa: E402
 
@@ -13,6 +14,7 @@ router = SimpleRouter()
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("leads", LeadViewSet, basename="lead")
 router.register("flags", FlagViewSet, basename="flag")
+router.register("imports", ImportJobViewSet, basename="import")
 
 urlpatterns = [
     # Before the router: these would otherwise read as a lead's id.

@@ -7,12 +7,13 @@ moment it starts; editing the calendar later moves no running deadline. The chec
 
 from datetime import datetime
 
-from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
+from django.db.models import Case, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
-from calendars.engine import WorkCalendar, add_business_minutes
+from calendars.engine import WorkCalendar, add_business_minutes, business_minutes_between
 from leads.models import Lead
 from sla.flags import flags_settle_for_clock
-from sla.models import Clock
+from sla.models import RUNNING, STOPPED_LATE, Clock, LeadTerms
 
 
 class SlaStatus:
@@ -25,6 +26,17 @@ class SlaStatus:
     ALL = (NOT_STARTED, PENDING, AT_RISK, BREACHED, MET, CLOSED)
 
 
+def clock_times(
+    *, calendar: WorkCalendar, at: datetime, minutes: int, at_risk_percent: int | None = None
+) -> tuple[datetime, datetime | None]:
+    """(due time, at-risk time) of a window of `minutes` business minutes from `at`."""
+    due_at = add_business_minutes(calendar, at, minutes)
+    at_risk_at = None
+    if at_risk_percent is not None and 0 < at_risk_percent < 100:
+        at_risk_at = add_business_minutes(calendar, at, minutes * at_risk_percent / 100)
+    return due_at, at_risk_at
+
+
 def clock_start(
     *,
     lead: Lead,
@@ -34,11 +46,10 @@ def clock_start(
     minutes: int,
     at_risk_percent: int | None = None,
 ) -> Clock:
-    due_at = add_business_minutes(calendar, at, minutes)
-    at_risk_at = None
-    if at_risk_percent is not None and 0 < at_risk_percent < 100:
-        at_risk_at = add_business_minutes(calendar, at, minutes * at_risk_percent / 100)
-    return Clock.objects.create(
+    due_at, at_risk_at = clock_times(
+        calendar=calendar, at=at, minutes=minutes, at_risk_percent=at_risk_percent
+    )
+    clock = Clock.objects.create(
         lead=lead,
         kind=kind,
         started_at=at,
@@ -46,22 +57,57 @@ def clock_start(
         at_risk_at=at_risk_at,
         business_minutes=minutes,
     )
+    clocks_summarise(lead_ids=[lead.pk])
+    return clock
 
 
-def clock_stop(*, clock: Clock, at: datetime, reason: str) -> bool:
+def clock_stop(
+    *, clock: Clock, at: datetime, reason: str, calendar: WorkCalendar | None = None
+) -> bool:
     """Stop a running clock at `at` and settle its flags at once: an at-risk warning on a
     clock touched in time resolves now, and a late stop records and resolves its breach.
 
     Returns False when the clock was no longer running (someone else stopped it).
     """
+    minutes = None
+    if calendar is not None and reason in Clock.TOUCH_STOPS:
+        minutes = int(business_minutes_between(calendar, clock.started_at, at))
     stopped = Clock.objects.filter(pk=clock.pk, state=Clock.State.RUNNING).update(
-        state=Clock.State.STOPPED, stopped_at=at, stop_reason=reason
+        state=Clock.State.STOPPED, stopped_at=at, stop_reason=reason, touch_minutes=minutes
     )
     if not stopped:
         return False
     clock.state, clock.stopped_at, clock.stop_reason = Clock.State.STOPPED, at, reason
+    clock.touch_minutes = minutes
+    clocks_summarise(lead_ids=[clock.lead_id])
     flags_settle_for_clock(clock=clock, at=at)
     return True
+
+
+def clocks_summarise(*, lead_ids) -> int:
+    """Write the summary of the leads' clocks on their terms, in one UPDATE.
+
+    The summary is derived from the clocks (never counted up), so writing it again is
+    harmless; `with_sla_status` reads it and tests/sla/test_sla_status_rule.py holds it
+    equal to `sla_status` computed from the clocks themselves.
+    """
+    clocks = Clock.objects.filter(lead=OuterRef("lead_id"))
+    first = clocks.filter(kind=Clock.Kind.FIRST_TOUCH).order_by("-started_at", "-id")
+    first_state = first.annotate(
+        summary=Case(
+            When(RUNNING, then=Value("running")),
+            When(STOPPED_LATE, then=Value("late")),
+            default=Value("kept"),
+        )
+    )
+    running = clocks.running().order_by("due_at")
+    return LeadTerms.objects.filter(lead_id__in=lead_ids).update(
+        first_due_at=Subquery(first.values("due_at")[:1]),
+        first_at_risk_at=Subquery(first.values("at_risk_at")[:1]),
+        first_state=Coalesce(Subquery(first_state.values("summary")[:1]), Value("")),
+        next_due_at=Subquery(running.filter(kind=Clock.Kind.NEXT_TOUCH).values("due_at")[:1]),
+        running_due_at=Subquery(running.values("due_at")[:1]),
+    )
 
 
 def clocks_stop_all(*, lead: Lead, at: datetime, reason: str) -> int:
@@ -104,17 +150,21 @@ def sla_status(*, lead: Lead, clocks: list[Clock], now: datetime) -> str:
 
 
 def with_sla_status(queryset: QuerySet, *, now: datetime) -> QuerySet:
-    """Annotate `sla_status` on a Lead queryset with the rules of `sla_status`, in SQL."""
-    clocks = Clock.objects.filter(lead=OuterRef("pk"))
-    first = clocks.filter(kind=Clock.Kind.FIRST_TOUCH)
-    late_next = clocks.filter(kind=Clock.Kind.NEXT_TOUCH).overdue(now)
+    """Annotate `sla_status` on a Lead queryset with the rules of `sla_status`, in SQL,
+    from the clock summary on the lead's terms (one join, no subquery per clock)."""
+    running = Q(terms__first_state="running")
+    late = (
+        Q(terms__first_state="late")
+        | (running & Q(terms__first_due_at__lte=now))
+        | Q(terms__next_due_at__lte=now)
+    )
     return queryset.annotate(
         sla_status=Case(
             When(qualifies=False, then=Value(SlaStatus.NOT_STARTED)),
             When(closed_at__isnull=False, then=Value(SlaStatus.CLOSED)),
-            When(Exists(first.late(now)) | Exists(late_next), then=Value(SlaStatus.BREACHED)),
-            When(Exists(first.at_risk(now)), then=Value(SlaStatus.AT_RISK)),
-            When(Exists(first.running()), then=Value(SlaStatus.PENDING)),
+            When(late, then=Value(SlaStatus.BREACHED)),
+            When(running & Q(terms__first_at_risk_at__lte=now), then=Value(SlaStatus.AT_RISK)),
+            When(running, then=Value(SlaStatus.PENDING)),
             default=Value(SlaStatus.MET),
         )
     )

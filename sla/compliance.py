@@ -29,15 +29,16 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import median
 
+from django.db import connection
 from django.db.models import Count, Q
 
-from calendars.engine import WorkCalendar, business_minutes_between
+from calendars.engine import WorkCalendar
 from calendars.months import business_days_elapsed, business_days_in_month, month_bounds, month_of
+from core.aggregates import PercentileCont, PercentileDisc
 from core.timeparse import month_name, parse_month
 from leads.models import Lead
 from sla.models import Agreement, Clock, Flag, MonthlyCommitment, kept_q, late_q
 
-TOUCH_STOPS = ("touch", "connected")
 OPEN_BREACH_KINDS = (Flag.Kind.FIRST_TOUCH_BREACHED, Flag.Kind.NEXT_TOUCH_BREACHED)
 
 
@@ -197,18 +198,61 @@ def _percentile_nearest_rank(values: list[int], share: float) -> int:
     return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
-def _minutes_summary(minutes: list[int]) -> tuple[int | None, int | None]:
-    if not minutes:
+def _summary(middle: float | None, p90: float | None) -> tuple[int | None, int | None]:
+    """Median rounded half up, and the nearest-rank p90, as whole minutes."""
+    if middle is None:
         return None, None
-    return math.floor(median(minutes) + 0.5), _percentile_nearest_rank(minutes, 0.9)
+    return math.floor(middle + 0.5), int(p90)
 
 
-def sales_by_owner(*, agreement: Agreement, window: MonthWindow, at: datetime) -> dict:
-    """{username or None: {leads, within, breached, minutes[]}} from three grouped queries."""
+def minutes_summaries(touched) -> tuple[tuple, dict]:
+    """((median, p90) over all, {owner: (median, p90)}) of the stored `touch_minutes`.
+
+    PostgreSQL computes them (percentile_cont for the median, percentile_disc for the
+    nearest-rank p90); elsewhere the same definitions run over the stored integers.
+    """
+    if connection.vendor == "postgresql":
+        return summaries_in_sql(touched)
+    return summaries_in_python(touched)
+
+
+def summaries_in_sql(touched) -> tuple[tuple, dict]:
+    figures = {
+        "middle": PercentileCont("touch_minutes", 0.5),
+        "p90": PercentileDisc("touch_minutes", 0.9),
+    }
+    overall = touched.aggregate(**figures)
+    rows = touched.values("lead__owner__username").annotate(**figures).order_by()
+    return _summary(overall["middle"], overall["p90"]), {
+        row["lead__owner__username"]: _summary(row["middle"], row["p90"]) for row in rows
+    }
+
+
+def summaries_in_python(touched) -> tuple[tuple, dict]:
+    by_owner: dict = {}
+    for owner, minutes in touched.values_list("lead__owner__username", "touch_minutes"):
+        by_owner.setdefault(owner, []).append(minutes)
+    every = [m for values in by_owner.values() for m in values]
+
+    def summary(values):
+        if not values:
+            return None, None
+        return math.floor(median(values) + 0.5), _percentile_nearest_rank(values, 0.9)
+
+    return summary(every), {owner: summary(values) for owner, values in by_owner.items()}
+
+
+def sales_by_owner(
+    *, agreement: Agreement, window: MonthWindow, at: datetime
+) -> tuple[dict, tuple]:
+    """({username or None: {leads, within, breached, minutes}}, (median, p90) of all) from
+    four grouped queries; `minutes` is the owner's (median, p90)."""
     owners: dict = {}
 
     def row(owner):
-        return owners.setdefault(owner, {"leads": 0, "within": 0, "breached": 0, "minutes": []})
+        return owners.setdefault(
+            owner, {"leads": 0, "within": 0, "breached": 0, "minutes": (None, None)}
+        )
 
     leads = (
         Lead.objects.filter(
@@ -228,21 +272,19 @@ def sales_by_owner(*, agreement: Agreement, window: MonthWindow, at: datetime) -
     for item in decided:
         entry = row(item["lead__owner__username"])
         entry["within"], entry["breached"] = item["within"], item["breached"]
-    calendar = agreement.calendar.as_work_calendar()
-    touched = clocks.filter(stop_reason__in=TOUCH_STOPS, stopped_at__lte=at).values_list(
-        "lead__owner__username", "started_at", "stopped_at"
+    touched = clocks.filter(
+        stop_reason__in=Clock.TOUCH_STOPS, stopped_at__lte=at, touch_minutes__isnull=False
     )
-    for owner, started_at, stopped_at in touched:
-        minutes = business_minutes_between(calendar, started_at, stopped_at)
-        row(owner)["minutes"].append(int(minutes))
-    return owners
+    overall, by_owner = minutes_summaries(touched)
+    for owner, summary in by_owner.items():
+        row(owner)["minutes"] = summary
+    return owners, overall
 
 
-def sales_figures(*, owners: dict, agreement: Agreement, month: str) -> dict:
+def sales_figures(*, owners: dict, minutes: tuple, agreement: Agreement, month: str) -> dict:
+    middle, p90 = minutes
     within = sum(o["within"] for o in owners.values())
     breached = sum(o["breached"] for o in owners.values())
-    minutes = [m for o in owners.values() for m in o["minutes"]]
-    middle, p90 = _minutes_summary(minutes)
     flags = Flag.objects.filter(agreement=agreement, month=month).aggregate(
         open_breaches=Count("id", filter=Q(kind__in=OPEN_BREACH_KINDS, state=Flag.State.OPEN)),
         premature_abandons=Count("id", filter=Q(kind=Flag.Kind.PREMATURE_ABANDON)),
@@ -262,7 +304,7 @@ def sales_by_rep(*, owners: dict) -> list[dict]:
     reps = []
     for owner in sorted(owners, key=lambda name: (name is None, name or "")):
         entry = owners[owner]
-        middle, p90 = _minutes_summary(entry["minutes"])
+        middle, p90 = entry["minutes"]
         reps.append(
             {
                 "owner": owner,
@@ -282,13 +324,15 @@ def compliance_for(*, agreement: Agreement, month: str, at: datetime) -> dict:
     year, number = parse_month(month)
     calendar = agreement.calendar.as_work_calendar()
     window = month_window(calendar, year, number, at)
-    owners = sales_by_owner(agreement=agreement, window=window, at=at)
+    owners, minutes = sales_by_owner(agreement=agreement, window=window, at=at)
     return {
         "month": window.name,
         "agreement": agreement.id,
         "timezone": agreement.calendar.timezone,
         "as_of": at,
         "marketing": marketing_figures(agreement=agreement, window=window),
-        "sales": sales_figures(owners=owners, agreement=agreement, month=window.name),
+        "sales": sales_figures(
+            owners=owners, minutes=minutes, agreement=agreement, month=window.name
+        ),
         "by_rep": sales_by_rep(owners=owners),
     }

@@ -19,9 +19,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from calendars.engine import business_minutes_between
+from core.bulk import bulk_insert
 from core.errors import RuleRefused
 from core.timeparse import local_text, month_text
-from sla.bulk import bulk_insert
 from sla.models import Clock, Flag
 from sla.notify.recipients import notifications_queue
 

@@ -114,12 +114,75 @@ class LeadTerms(models.Model):
         AgreementVersion, on_delete=models.PROTECT, related_name="lead_terms"
     )
     attempts_required = models.PositiveSmallIntegerField()
+    # The lead's clocks, summed up whenever one starts or stops (sla.clocks), so lists read
+    # the SLA status and the next due time from this row instead of from every clock.
+    first_due_at = models.DateTimeField(null=True, blank=True)
+    first_at_risk_at = models.DateTimeField(null=True, blank=True)
+    first_state = models.CharField(max_length=10, blank=True, help_text="running, kept or late")
+    next_due_at = models.DateTimeField(null=True, blank=True, help_text="Running next touch.")
+    running_due_at = models.DateTimeField(null=True, blank=True, help_text="Earliest running.")
+    # The CSV import that delivered the lead: a cancelled or failed import removes its own.
+    import_job = models.ForeignKey(
+        "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="lead_terms"
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["agreement", "lead"])]
+        indexes = [
+            models.Index(fields=["agreement", "lead"]),
+            models.Index(fields=["running_due_at"], name="terms_running_due"),
+        ]
 
     def __str__(self):
         return f"lead {self.lead_id} under {self.agreement_id} v{self.agreement_version_id}"
+
+
+class ImportJob(models.Model):
+    """A CSV import run in the background, with the progress the page and API report.
+
+    All or nothing unless `partial`: a first pass checks every row and delivers nothing
+    when one is refused; the second delivers chunk by chunk, each chunk committed with
+    the job's progress, so a crashed worker's successor resumes where it stopped.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINISHED = ("done", "failed", "cancelled")
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    phase = models.CharField(max_length=10, blank=True, help_text="checking or delivering")
+    path = models.CharField(max_length=500, help_text="The uploaded file, kept until done.")
+    file_name = models.CharField(max_length=255, blank=True)
+    size = models.BigIntegerField(default=0)
+    agreement = models.ForeignKey(
+        Agreement, null=True, blank=True, on_delete=models.SET_NULL, related_name="imports"
+    )
+    partial = models.BooleanField(default=False)
+    rows = models.PositiveIntegerField(null=True, blank=True, help_text="Known once checked.")
+    done = models.PositiveIntegerField(default=0, help_text="Rows delivered (or checked).")
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    detail = models.TextField(blank=True, help_text="Why the job failed, in words.")
+    cancel_requested = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"import {self.pk} ({self.state})"
 
 
 class MonthlyCommitment(models.Model):
@@ -222,6 +285,12 @@ class Clock(models.Model):
     # Set by the checks when they claim the miss; dated when the promise was broken.
     breached_at = models.DateTimeField(null=True, blank=True)
     at_risk_flagged_at = models.DateTimeField(null=True, blank=True)
+    # Business minutes from start to the touch that stopped it, stored when it stops, so
+    # the figures (median, p90 time to first touch) are one aggregate.
+    touch_minutes = models.PositiveIntegerField(null=True, blank=True)
+
+    # The stop reasons that are a touch (the others close the lead without one).
+    TOUCH_STOPS = ("touch", "connected")
 
     objects = ClockQuerySet.as_manager()
 

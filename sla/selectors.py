@@ -7,7 +7,7 @@ all list leads through `lead_list`, so a filter or a search means the same every
 
 from datetime import datetime
 
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import F, QuerySet
 
 from accounts.access import agreement_scope, flag_scope, is_urgency_first
 from calendars.engine import business_minutes_between
@@ -27,12 +27,6 @@ def flags_visible_to(user) -> QuerySet[Flag]:
     return Flag.objects.all() if scope is None else Flag.objects.filter(scope)
 
 
-def next_due_at():
-    """The earliest due time among the lead's running clocks, as a subquery."""
-    running = Clock.objects.filter(lead=OuterRef("pk")).running()
-    return Subquery(running.order_by("due_at").values("due_at")[:1])
-
-
 def leads_with_terms(queryset: QuerySet[Lead], *, detail: bool = False) -> QuerySet[Lead]:
     """leads_prefetched, plus the agreement terms and clocks the `sla` block reads."""
     queryset = leads_prefetched(queryset, detail=detail).select_related("terms")
@@ -49,7 +43,7 @@ def lead_list(user, *, now: datetime, detail: bool = False) -> QuerySet[Lead]:
     earliest due time first, then the newest. Everyone else reads the newest first.
     """
     queryset = with_sla_status(leads_with_terms(leads_visible_to(user), detail=detail), now=now)
-    queryset = queryset.annotate(next_due_at=next_due_at())
+    queryset = queryset.annotate(next_due_at=F("terms__running_due_at"))
     if is_urgency_first(user):
         return queryset.order_by(F("next_due_at").asc(nulls_last=True), "-received_at", "-id")
     return queryset.order_by("-received_at", "-id")

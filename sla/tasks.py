@@ -50,3 +50,29 @@ def queue_digests() -> int:
     now = timezone.now()
     notifications_reclaim(at=now)
     return digest_queue(at=now)
+
+
+@shared_task(
+    name="sla.tasks.run_import",
+    ignore_result=True,
+    acks_late=True,
+    # A large file takes minutes; the job resumes where it stopped if the worker dies.
+    soft_time_limit=3000,
+    time_limit=3060,
+)
+def run_import(job_id: int) -> str | None:
+    from sla.imports import import_run
+
+    job = import_run(job_id=job_id, now_fn=timezone.now)
+    return job.state if job else None
+
+
+@shared_task(name="sla.tasks.resume_imports", ignore_result=True, soft_time_limit=20, time_limit=30)
+def resume_imports() -> int:
+    """Send again the imports whose message was lost or whose worker died."""
+    from sla.imports import imports_stalled
+
+    ids = imports_stalled(now=timezone.now())
+    for job_id in ids:
+        run_import.delay(job_id)
+    return len(ids)

@@ -210,6 +210,12 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# CSV imports run as jobs (sla/imports.py): the largest file and row count accepted.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_MB", 200, minimum=1) * 1024 * 1024
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000, minimum=1)
+# Uploads above this size go to a temporary file, not memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=1)
 CELERY_TASK_SOFT_TIME_LIMIT = max(1, CELERY_TASK_TIME_LIMIT - 30)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
@@ -239,6 +245,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sla.tasks.queue_digests",
         "schedule": 900,
         "options": {"expires": 840},
+    },
+    # A CSV import whose message was lost, or whose worker died, is sent again.
+    "resume-imports": {
+        "task": "sla.tasks.resume_imports",
+        "schedule": 60,
+        "options": {"expires": 55},
     },
 }
 

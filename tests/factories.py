@@ -11,6 +11,7 @@ from funnel.models import Stage
 from leads.models import Lead, LeadDefinition
 from leads.services.definitions import definition_freeze
 from sla.agreements import agreement_version_write, lead_terms_attach
+from sla.clocks import clocks_summarise
 from sla.models import Agreement, Clock
 
 
@@ -161,6 +162,12 @@ class ClockFactory(factory.django.DjangoModelFactory):
     due_at = factory.LazyAttribute(lambda c: c.started_at + timezone.timedelta(hours=4))
     at_risk_at = factory.LazyAttribute(lambda c: c.started_at + timezone.timedelta(hours=3))
     business_minutes = 240
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        clock = super()._create(model_class, *args, **kwargs)
+        clocks_summarise(lead_ids=[clock.lead_id])  # as clock_start keeps it
+        return clock
 
 
 # --- touches, flags, commitments (the checks' tests) ---------------------------------------

@@ -21,17 +21,6 @@ LEAD_FIELDS = (*SCORED_FIELDS, "attributes")
 ENTRY_STAGE = "interacting"
 
 
-def lead_existing(*, idempotency_key: str | None, external_id: str | None) -> Lead | None:
-    """The lead a repeated Idempotency-Key, or else a repeated external_id, names."""
-    if idempotency_key:
-        lead = Lead.objects.filter(idempotency_key=idempotency_key).first()
-        if lead:
-            return lead
-    if external_id:
-        return Lead.objects.filter(external_id=external_id).first()
-    return None
-
-
 def entry_stage() -> Stage:
     """Where a delivered lead enters the funnel: `interacting`, else the first open stage."""
     stage = Stage.objects.filter(slug=ENTRY_STAGE).first()
@@ -69,8 +58,8 @@ def lead_build(
         team=team,
         created_by=by,
     )
-    # Uniqueness is left to the database: a concurrent duplicate committed after
-    # lead_existing() must surface as IntegrityError (answered with the first lead), not 400.
+    # Uniqueness is left to the database: a concurrent duplicate committed after the
+    # lookup must surface as IntegrityError (answered with the first lead), not 400.
     lead.full_clean(
         exclude=["definition_version", "stage", "team", "owner", "created_by"],
         validate_unique=False,
@@ -79,37 +68,9 @@ def lead_build(
     return lead
 
 
-def lead_save_delivered(*, lead: Lead, by: User | None) -> Lead:
-    """Insert a built lead and its first stage-history row."""
-    lead.save()
-    StageChange.objects.create(
-        lead=lead,
-        from_stage=None,
-        to_stage=lead.stage,
-        at=lead.received_at,
-        by=by,
-        note="Delivered",
-    )
-    return lead
-
-
 def rep_next(*, team: Team) -> User | None:
     """The next active sales rep of the team, round robin, under a lock on the team's cursor."""
-    AssignmentCursor.objects.get_or_create(team=team)
-    cursor = AssignmentCursor.objects.select_for_update().get(team=team)
-    reps = list(team.members.filter(is_active=True, role=Role.SALES).order_by("username"))
-    if not reps:
-        return None
-    ids = [rep.pk for rep in reps]
-    if cursor.last_user_id in ids:
-        chosen = reps[(ids.index(cursor.last_user_id) + 1) % len(reps)]
-    else:
-        # The last one left the team or was deactivated: continue after their name.
-        last = cursor.last_user.username if cursor.last_user_id else ""
-        chosen = next((rep for rep in reps if rep.username > last), reps[0])
-    cursor.last_user = chosen
-    cursor.save(update_fields=["last_user"])
-    return chosen
+    return reps_take(team=team, count=1)[0]
 
 
 def lead_check_instant(*, lead: Lead, at: datetime, now: datetime, field: str = "at") -> None:
@@ -191,3 +152,28 @@ def owner_set(*, lead: Lead, username: str, at: datetime) -> User:
     lead.owner, lead.assigned_at = user, at
     lead.save(update_fields=["owner", "assigned_at"])
     return user
+
+
+def reps_take(*, team: Team, count: int) -> list[User | None]:
+    """The next `count` reps of the team, round robin, under one lock on its cursor.
+
+    Fair exactly as `rep_next` called `count` times: each delivery moves the cursor on.
+    """
+    if count <= 0:
+        return []
+    AssignmentCursor.objects.get_or_create(team=team)
+    cursor = AssignmentCursor.objects.select_for_update().get(team=team)
+    reps = list(team.members.filter(is_active=True, role=Role.SALES).order_by("username"))
+    if not reps:
+        return [None] * count
+    ids = [rep.pk for rep in reps]
+    if cursor.last_user_id in ids:
+        start = (ids.index(cursor.last_user_id) + 1) % len(reps)
+    else:
+        # The last one left the team or was deactivated: continue after their name.
+        last = cursor.last_user.username if cursor.last_user_id else ""
+        start = next((i for i, rep in enumerate(reps) if rep.username > last), 0)
+    chosen = [reps[(start + i) % len(reps)] for i in range(count)]
+    cursor.last_user = chosen[-1]
+    cursor.save(update_fields=["last_user"])
+    return chosen

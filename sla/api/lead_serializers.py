@@ -247,3 +247,37 @@ class LeadImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     errors = serializers.ListField(child=serializers.DictField())
+
+
+class LeadBatchItemSerializer(LeadCreateSerializer):
+    """One lead of a batch: the body of POST /api/leads/, with the agreement by id (looked
+    up once for the whole batch) and an optional per-lead idempotency key."""
+
+    agreement = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Optional while one agreement is in effect."
+    )
+    idempotency_key = serializers.CharField(
+        required=False, max_length=200, help_text="Repeat it to get the first lead back."
+    )
+    owner = None
+    team = None
+
+    def validate(self, attrs):
+        return attrs
+
+
+class LeadBatchInputSerializer(serializers.Serializer):
+    leads = serializers.ListField(
+        child=serializers.JSONField(), min_length=1, max_length=1000, help_text="At most 1,000."
+    )
+
+
+class LeadBatchResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["created", "duplicate", "error"])
+    id = serializers.IntegerField(allow_null=True)
+    errors = serializers.DictField(allow_null=True)
+
+
+class LeadBatchOutputSerializer(serializers.Serializer):
+    results = LeadBatchResultSerializer(many=True)

@@ -30,6 +30,9 @@ from sla.actions import (
 from sla.api.lead_serializers import (
     LeadAbandonInputSerializer,
     LeadAssignInputSerializer,
+    LeadBatchInputSerializer,
+    LeadBatchItemSerializer,
+    LeadBatchOutputSerializer,
     LeadCreateSerializer,
     LeadDetailSerializer,
     LeadRejectInputSerializer,
@@ -39,6 +42,7 @@ from sla.api.lead_serializers import (
     LeadTouchInputSerializer,
     LeadTouchSerializer,
 )
+from sla.delivery import leads_deliver
 from sla.filters import LeadFilter
 from sla.selectors import lead_list, lead_sla, leads_with_terms
 
@@ -78,7 +82,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return {**super().get_serializer_context(), "now": timezone.now()}
 
     def get_permissions(self):
-        if self.action == "create":
+        if self.action in ("create", "batch"):
             return [MarketingOrAdminWrites()]
         return [IsAuthenticated()]
 
@@ -141,6 +145,51 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise RuleRefused("This external_id or Idempotency-Key belongs to another team's lead.")
         answer = self._answer(lead, LeadSerializer)
         return Response(answer, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        request=LeadBatchInputSerializer,
+        responses={200: LeadBatchOutputSerializer, **_errors(400, 401, 403)},
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        """Deliver up to 1,000 leads in one request; each answers on its own (`created`,
+        `duplicate` of the first lead, or `error` with `{field: [messages]}`) and is
+        idempotent by `external_id` or its `idempotency_key`, like a single delivery."""
+        body = LeadBatchInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        items, keys, refused = [], [], {}
+        for index, raw in enumerate(body.validated_data["leads"]):
+            item = LeadBatchItemSerializer(data=raw if isinstance(raw, dict) else None)
+            if not item.is_valid():
+                refused[index] = dict(item.errors) or {"non_field_errors": ["Expected a lead."]}
+                continue
+            data = dict(item.validated_data)
+            keys.append(data.pop("idempotency_key", None))
+            items.append((index, data))
+        delivered = leads_deliver(
+            by=request.user, items=[d for _, d in items], keys=keys, now=timezone.now()
+        )
+        results = [None] * len(body.validated_data["leads"])
+        for index, errors in refused.items():
+            results[index] = {"index": index, "status": "error", "id": None, "errors": errors}
+        visible = set(
+            leads_visible_to(request.user)
+            .filter(pk__in=[r.lead.pk for r in delivered if r.status == "duplicate" and r.lead])
+            .values_list("pk", flat=True)
+        )
+        for (index, _), result in zip(items, delivered, strict=True):
+            answer = {"index": index, "status": result.status, "id": None, "errors": None}
+            if result.status == "error":
+                answer["errors"] = result.errors
+            elif result.status == "duplicate" and result.lead.pk not in visible:
+                answer["status"] = "error"
+                answer["errors"] = {
+                    "external_id": ["This external_id or idempotency key is another team's lead."]
+                }
+            else:
+                answer["id"] = result.lead.pk
+            results[index] = answer
+        return Response({"results": results})
 
     # --- actions ----------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ from datetime import datetime
 from accounts.models import Role, Team, User
 from calendars.engine import next_opening
 from calendars.models import BusinessCalendar
+from core.bulk import bulk_insert
 from leads.models import Lead
-from sla.bulk import bulk_insert
 from sla.models import Flag, Notification
 
 logger = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ import pytest
 
 from accounts.models import Role
 from leads.models import Lead
+from sla.clocks import clock_stop
 from sla.compliance import compliance_for
 from sla.models import Clock, Flag
 from tests.factories import (
@@ -58,9 +59,8 @@ def month():
         row = LeadFactory(agreement=agreement, owner=owner, received_at=received, verdict=verdict)
         clock = ClockFactory(lead=row, **({"due_at": due} if due else {}))
         if stop:
-            Clock.objects.filter(pk=clock.pk).update(
-                state=Clock.State.STOPPED, stopped_at=stop, stop_reason=reason
-            )
+            calendar = agreement.calendar.as_work_calendar()
+            clock_stop(clock=clock, at=stop, reason=reason, calendar=calendar)
         return row
 
     lead(alice, utc(1, 15), stop=utc(1, 16, 30), reason="touch", verdict="accepted")
@@ -185,3 +185,27 @@ def test_the_month_is_the_calendar_month_in_the_agreements_zone():
         compliance_for(agreement=agreement, month="2026-11", at=AS_OF)["marketing"]["delivered"]
         == 0
     )
+
+
+@pytest.mark.postgres
+def test_median_and_p90_in_sql_equal_the_same_figures_computed_in_python():
+    """PostgreSQL's percentile aggregates and the embedded default's Python give the same
+    whole minutes, for even and odd counts, ties and one value."""
+    from sla.compliance import summaries_in_python, summaries_in_sql
+
+    agreement = AgreementFactory()
+    reps = [UserFactory(username=f"rep{i}", role=Role.SALES) for i in range(4)]
+    samples = {0: [5, 10, 15, 20], 1: [7], 2: [3, 3, 3, 90, 41], 3: list(range(1, 38))}
+    for rep_index, minutes in samples.items():
+        for value in minutes:
+            lead = LeadFactory(agreement=agreement, owner=reps[rep_index])
+            ClockFactory(
+                lead=lead,
+                state=Clock.State.STOPPED,
+                stop_reason="touch",
+                stopped_at=lead.received_at,
+                touch_minutes=value,
+            )
+    touched = Clock.objects.filter(touch_minutes__isnull=False)
+
+    assert summaries_in_sql(touched) == summaries_in_python(touched)

@@ -2,19 +2,26 @@
 
 The checks write thousands of flags and outbox rows in a catch-up pass. On PostgreSQL
 the rows go as one array per column through `unnest` (one statement, a handful of
-parameters, no per-value preparation in Python); elsewhere through `bulk_create`. Only
-plain columns (text, numbers, booleans, datetimes, foreign key ids) are supported.
+parameters, no per-value preparation in Python); elsewhere through `bulk_create`. Plain
+columns (text, numbers, booleans, datetimes, foreign key ids) and JSON are supported.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from django.db import connection
 
 
 def _columns(model) -> dict:
-    return {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
+    """Every column the INSERT may name: all but an auto-incremented primary key."""
+    auto = ("AutoField", "BigAutoField", "SmallAutoField")
+    return {
+        f.attname: f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and f.get_internal_type() in auto)
+    }
 
 
 def _same(column: list) -> bool:
@@ -42,6 +49,12 @@ def bulk_insert(
     # A column with one value for every row (a state, the instant of the pass) goes as
     # one parameter, not an array: the statement PostgreSQL parses stays small.
     values = {name: [row[name] for row in rows] for name in rows[0]}
+    # JSON travels as text and is cast back in the SELECT: psycopg2 adapts no dict.
+    json_columns = {name for name in fields if fields[name].get_internal_type() == "JSONField"}
+    for name in json_columns & set(values):
+        values[name] = [None if v is None else json.dumps(v) for v in values[name]]
+    for name in json_columns & set(defaults):
+        defaults[name] = None if defaults[name] is None else json.dumps(defaults[name])
     constants = {name: column[0] for name, column in values.items() if _same(column)}
     constants.update(defaults)
     arrays = {name: column for name, column in values.items() if name not in constants}
@@ -50,11 +63,18 @@ def bulk_insert(
         arrays[first] = values[first]
         del constants[first]
     quote = connection.ops.quote_name
+
+    def db_type(name: str) -> str:
+        return "text" if name in json_columns else fields[name].db_type(connection)
+
+    def cast(name: str) -> str:
+        return "::jsonb" if name in json_columns else ""
+
     selected = [
-        *(f"u.{quote(name)}" for name in arrays),
-        *(f"%s::{fields[name].db_type(connection)}" for name in constants),
+        *(f"u.{quote(name)}{cast(name)}" for name in arrays),
+        *(f"%s::{db_type(name)}{cast(name)}" for name in constants),
     ]
-    unnested = ", ".join(f"%s::{fields[name].db_type(connection)}[]" for name in arrays)
+    unnested = ", ".join(f"%s::{db_type(name)}[]" for name in arrays)
     aliases = ", ".join(quote(name) for name in arrays)
     # Only identifiers of our own models and their column types go into the text; every
     # value travels as a parameter.
