@@ -33,7 +33,7 @@ from leads.csvfile import CsvFileError, iter_leads_csv, open_text
 from leads.models import Lead
 from sla.actions import row_errors
 from sla.delivery import CREATED, DUPLICATE, ERROR, leads_deliver
-from sla.models import Agreement, ImportJob
+from sla.models import Agreement, ImportJob, PacingTally
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +236,9 @@ def import_run(*, job_id: int, now_fn) -> ImportJob | None:
 def _remove_delivered(job: ImportJob) -> int:
     """Delete the leads the job delivered (with their clocks, terms and history)."""
     deleted, _ = Lead.objects.filter(terms__import_job=job).delete()
+    if deleted:
+        # Fewer qualified leads than last counted: the pacing check must count again.
+        PacingTally.objects.all().delete()
     return deleted
 
 

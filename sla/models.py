@@ -185,6 +185,28 @@ class ImportJob(models.Model):
         return f"import {self.pk} ({self.state})"
 
 
+class PacingTally(models.Model):
+    """The qualified leads of an agreement's month, as last counted by `quota_at_risk`.
+
+    Qualified delivery only grows within a month, so while the last count is still at or
+    above the pace the check needs, nothing can be behind: the pass skips counting and
+    costs O(agreements). Removing delivered leads (a cancelled import) drops the tally.
+    """
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+")
+    month = models.CharField(max_length=7)
+    qualified = models.PositiveIntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "month"], name="pacing_tally_once")
+        ]
+
+    def __str__(self):
+        return f"{self.agreement_id} {self.month}: {self.qualified}"
+
+
 class MonthlyCommitment(models.Model):
     """Marketing's logged quota for one month of one agreement; who and when are kept."""
 

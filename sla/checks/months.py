@@ -27,7 +27,7 @@ from sla.compliance import (
     percent,
 )
 from sla.flags import flags_insert
-from sla.models import Agreement, Flag
+from sla.models import Agreement, Flag, PacingTally
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,11 @@ def _windows(*, at: datetime, closed: bool, kind: str) -> list[tuple[Agreement, 
 
 
 def _judge(
-    *, pairs: list, at: datetime, build: Callable[[Agreement, MonthWindow, dict, int], Flag | None]
+    *,
+    pairs: list,
+    at: datetime,
+    build: Callable[[Agreement, MonthWindow, dict, int], Flag | None],
+    counted: Callable | None = None,
 ) -> list[Flag]:
     """Count each month window's leads in one query, and build the flags that are due."""
     groups = defaultdict(list)
@@ -72,6 +76,8 @@ def _judge(
         counts = marketing_counts(agreement_ids=[a.id for a in agreements], start=start, end=end)
         committed = committed_quotas(agreements=agreements, month=name)
         for agreement, window in members:
+            if counted is not None:
+                counted(agreement, window, counts[agreement.id])
             try:
                 flag = build(agreement, window, counts[agreement.id], committed[agreement.id])
             except Exception:
@@ -116,7 +122,53 @@ def quota_at_risk(*, at: datetime) -> list[Flag]:
         )
 
     pairs = _windows(at=at, closed=False, kind=Flag.Kind.QUOTA_AT_RISK)
-    return _judge(pairs=pairs, at=at, build=build)
+    pairs = _behind_tally(pairs)
+    flags = _judge(pairs=pairs, at=at, build=build, counted=_tally_record(at))
+    return flags
+
+
+def _floor(agreement: Agreement, window: MonthWindow, committed: int) -> float:
+    """The fewest qualified leads that keep the month on pace (the quota_at_risk rule)."""
+    tolerance = agreement.pacing_tolerance_percent
+    return expected_to_date(committed, window) * (100 - tolerance) / 100
+
+
+def _behind_tally(pairs: list) -> list:
+    """The pairs whose last count no longer proves them on pace: only those are counted."""
+    open_pairs = [(a, w) for a, w in pairs if not w.closed and w.elapsed >= 1]
+    if not open_pairs:
+        return []
+    tallies = {
+        (t.agreement_id, t.month): t.qualified
+        for t in PacingTally.objects.filter(
+            agreement__in=[a for a, _ in open_pairs], month__in={w.name for _, w in open_pairs}
+        )
+    }
+    by_month = defaultdict(list)
+    for agreement, window in open_pairs:
+        by_month[window.name].append(agreement)
+    committed = {}
+    for name, agreements in by_month.items():
+        for agreement_id, quota in committed_quotas(agreements=agreements, month=name).items():
+            committed[(agreement_id, name)] = quota
+    keep = []
+    for agreement, window in open_pairs:
+        known = tallies.get((agreement.id, window.name))
+        floor = _floor(agreement, window, committed[(agreement.id, window.name)])
+        if known is None or known < floor:
+            keep.append((agreement, window))
+    return keep
+
+
+def _tally_record(at: datetime):
+    def record(agreement: Agreement, window: MonthWindow, counts: dict) -> None:
+        PacingTally.objects.update_or_create(
+            agreement=agreement,
+            month=window.name,
+            defaults={"qualified": counts["delivered_qualified"], "counted_at": at},
+        )
+
+    return record
 
 
 def quota_shortfall(*, at: datetime) -> list[Flag]:

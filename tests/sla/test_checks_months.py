@@ -8,6 +8,8 @@ tolerance and an 80% acceptance bar.
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role, Team
 from leads.models import Lead
@@ -55,6 +57,20 @@ def test_quota_is_not_at_risk_just_before_delivery_falls_behind_pace():
     agreement = agreement_in()
     deliver(agreement, 8, at=datetime(2026, 12, 2, 15, 0, tzinfo=UTC))
     assert quota_at_risk(at=PACE_LOST - timedelta(seconds=1)) == []
+
+
+def test_a_pass_on_pace_counts_no_leads_until_the_pace_could_have_been_lost():
+    agreement = agreement_in()
+    deliver(agreement, 8, at=datetime(2026, 12, 2, 15, 0, tzinfo=UTC))
+    quota_at_risk(at=datetime(2026, 12, 3, 15, 0, tzinfo=UTC))  # counts 8: well on pace
+
+    with CaptureQueriesContext(connection) as later:
+        assert quota_at_risk(at=PACE_LOST - timedelta(seconds=1)) == []
+    assert not [q for q in later.captured_queries if "leads_lead" in q["sql"]]
+
+    # Once the pace needs more than the 8 last counted, the check counts again and flags.
+    [flag] = quota_at_risk(at=PACE_LOST + timedelta(seconds=1))
+    assert flag.kind == Flag.Kind.QUOTA_AT_RISK
 
 
 def test_quota_is_at_risk_once_delivery_falls_behind_pace():
