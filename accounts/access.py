@@ -161,6 +161,11 @@ def may_edit_definitions(user) -> bool:
     return has_role(user, Role.MARKETING)
 
 
+def may_import(user) -> bool:
+    """Marketing managers and admins deliver leads, so they import CSV files."""
+    return has_role(user, Role.MARKETING)
+
+
 def may_work_inbox(user) -> bool:
     return has_role(user, *SALES_ROLES)
 
@@ -181,6 +186,7 @@ PAGES = {
     "commitment-list": lambda user: user.is_authenticated,
     "lead-list": lambda user: user.is_authenticated,
     "admin:index": is_admin,
+    "import-list": may_import,
 }
 
 

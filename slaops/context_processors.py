@@ -15,6 +15,7 @@ NAVIGATION = [
     ("Inbox", "lead-inbox"),
     ("Leads", "lead-list"),
     ("Commitments", "commitment-list"),
+    ("Import", "import-list"),
     ("Dashboard", "dashboard"),
     ("Flags", "flag-list"),
     ("Definitions", "definition-list"),

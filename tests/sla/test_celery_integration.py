@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import redis
-from celery import Celery
+from celery import Celery, current_app
 from celery.beat import Service
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
@@ -113,3 +113,51 @@ def test_a_due_clock_becomes_a_flag_and_one_message_per_recipient(broker_url, tm
         "morgan@example.com",
         "sam@example.com",
     ]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_uploaded_csv_is_imported_by_a_real_worker(broker_url, settings, tmp_path):
+    """POST /api/imports/ queues the job after commit; a worker picks it up and the
+    API reports it done with every row created."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    from leads.models import Lead
+
+    settings.VAR_DIR = tmp_path
+    now = timezone.now()
+    marketer = UserFactory(username="maria", role=Role.MARKETING)
+    rep = UserFactory(username="sam", role=Role.SALES)
+    agreement = AgreementFactory(
+        marketing_team=TeamFactory(kind="marketing", members=[marketer]),
+        sales_team=TeamFactory(members=[rep]),
+        effective_from=now.date() - timedelta(days=2),
+    )
+    received = (now - timedelta(hours=1)).isoformat()
+    rows = "\n".join(f"lead{i}@example.com,Acme,120,{received}" for i in range(25))
+    upload = SimpleUploadedFile(
+        "leads.csv", f"email,company,company_size,received_at\n{rows}".encode(), "text/csv"
+    )
+    app = make_app(broker_url)
+    previous = current_app._get_current_object()
+    app.set_current()  # the view sends the task through the current app
+    client = APIClient()
+    client.force_authenticate(marketer)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            job = client.post(
+                f"/api/imports/?agreement={agreement.pk}", {"file": upload}, format="multipart"
+            ).json()
+
+            def finished():
+                """the import is done"""
+                return client.get(f"/api/imports/{job['id']}/").json()["state"] == "done"
+
+            wait_for(finished)
+    finally:
+        previous.set_current()
+    answer = client.get(f"/api/imports/{job['id']}/").json()
+    assert (answer["rows"], answer["created"], answer["error_count"]) == (25, 25, 0)
+    assert Lead.objects.filter(owner=rep).count() == 25

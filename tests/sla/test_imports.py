@@ -17,6 +17,11 @@ MONDAY_10AM = ny(2026, 12, 7, 10, 0)
 HEADER = "email,company,company_size,external_id,received_at"
 
 
+@pytest.fixture(autouse=True)
+def _uploads_kept_apart(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # uploaded files go to the test's own folder
+
+
 @pytest.fixture
 def world():
     return build_world()
