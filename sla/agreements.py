@@ -68,6 +68,9 @@ def agreement_version_write(
     )
 
 
+MAX_QUOTA = 1_000_000_000  # far beyond any month, and within the column
+
+
 @transaction.atomic
 def agreement_create(*, by: User | None, now: datetime, **fields) -> Agreement:
     agreement = Agreement(**fields, version=1)
@@ -103,8 +106,10 @@ def commitment_log(
     month_field(month)
     if quota is None:
         quota = agreement.monthly_quota
-    if not isinstance(quota, int) or isinstance(quota, bool) or quota < 0:
-        raise ValidationError({"quota": "must be a whole number of leads, 0 or more."})
+    if not isinstance(quota, int) or isinstance(quota, bool) or not 0 <= quota <= MAX_QUOTA:
+        raise ValidationError(
+            {"quota": f"must be a whole number of leads, from 0 to {MAX_QUOTA:,}."}
+        )
     commitment, _ = MonthlyCommitment.objects.update_or_create(
         agreement=agreement,
         month=month,

@@ -86,9 +86,10 @@ def commitment_save(request, pk: int, month: str):
         raise PermissionDenied
     raw = request.POST.get("quota", "").strip()
     try:
-        quota = int(raw) if raw else None
+        # The page asks for the number: an empty box is a mistake, not "the default".
+        quota = int(raw)
     except ValueError:
-        messages.error(request, "quota: give a whole number of leads.")
+        messages.error(request, "Quota: give the number of qualified leads you commit to.")
         return redirect("commitment-list")
     try:
         commitment_log(
@@ -100,7 +101,7 @@ def commitment_save(request, pk: int, month: str):
             now=timezone.now(),
         )
     except ValidationError as error:
-        text = "; ".join(f"{f}: {' '.join(m)}" for f, m in error.message_dict.items())
+        text = "; ".join(f"{f.capitalize()}: {' '.join(m)}" for f, m in error.message_dict.items())
         messages.error(request, text)
     else:
         messages.success(request, f"Commitment for {month} logged for {agreement.name}.")

@@ -42,7 +42,7 @@ def test_login_then_logout(client, make_user):
     make_user("erin", "executive", password="pw-Secret-123")
     response = client.post("/login/", {"username": "erin", "password": "pw-Secret-123"})
     assert response.status_code == 302
-    assert "Executive" in client.get("/").content.decode()
+    assert "Executive" in client.get("/", follow=True).content.decode()
     client.post("/logout/")
     assert client.get("/").status_code == 302
 
@@ -53,7 +53,7 @@ def test_admin_link_is_shown_only_to_the_admin_role(client, make_user):
     client.login(username="ada", password="pw-Secret-123")
     assert 'href="/admin/"' in client.get("/").content.decode()
     client.login(username="sam", password="pw-Secret-123")
-    assert 'href="/admin/"' not in client.get("/").content.decode()
+    assert 'href="/admin/"' not in client.get("/", follow=True).content.decode()
     assert client.get("/admin/").status_code == 302
 
 
@@ -92,3 +92,27 @@ def test_api_me_names_the_caller_role_and_teams(api_client, make_user):
         "role": "sales",
         "teams": ["East"],
     }
+
+
+@pytest.mark.parametrize(
+    ("role", "start"),
+    [
+        ("sales", "/inbox/"),
+        ("sales_manager", "/inbox/"),
+        ("marketing", "/commitments/"),
+        ("executive", "/compliance/"),
+    ],
+)
+def test_logging_in_lands_on_the_roles_work(client, make_user, role, start):
+    make_user("pat", role, password="pw-Secret-123")
+    client.post("/login/", {"username": "pat", "password": "pw-Secret-123"})
+    response = client.get("/")
+    assert (response.status_code, response["Location"]) == (302, start)
+
+
+def test_a_refused_page_is_a_styled_page_that_leads_back(client, make_user):
+    make_user("sam", "sales", password="pw-Secret-123")
+    client.login(username="sam", password="pw-Secret-123")
+    response = client.get("/imports/")
+    assert response.status_code == 403
+    assert "Back to your work" in response.content.decode()

@@ -105,7 +105,7 @@ def test_calendar_pages_need_a_login(client):
 
 
 def test_calendars_appear_in_the_navigation(signed_in):
-    assert 'href="/calendars/"' in signed_in("executive").get("/").content.decode()
+    assert 'href="/calendars/"' in signed_in("executive").get("/", follow=True).content.decode()
 
 
 # --- one calendar ----------------------------------------------------------------------

@@ -51,7 +51,20 @@ def test_marketing_logs_this_months_commitment(client, agreement):
 def test_bad_quota_is_refused_and_changes_nothing(client, agreement):
     client.force_login(agreement.marketing_team.members.get(username="maria"))
     response = client.post(f"/commitments/{agreement.pk}/2026-12/", {"quota": "lots"}, follow=True)
-    assert "quota: give a whole number of leads." in response.content.decode()
+    assert "Quota: give the number of qualified leads you commit to." in response.content.decode()
+    assert not MonthlyCommitment.objects.exists()
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize("quota", ["", "  ", "99999999999999999999"])
+def test_an_empty_or_huge_quota_is_refused_not_replaced(client, agreement, quota):
+    client.force_login(agreement.marketing_team.members.get(username="maria"))
+    response = client.post(
+        f"/commitments/{agreement.pk}/2026-12/", {"quota": quota, "note": "Q4 push"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Quota:" in response.content.decode()
+    assert "logged" not in response.content.decode()
     assert not MonthlyCommitment.objects.exists()
 
 
@@ -59,7 +72,7 @@ def test_bad_quota_is_refused_and_changes_nothing(client, agreement):
 def test_bad_month_is_refused_naming_month(client, agreement):
     client.force_login(agreement.marketing_team.members.get(username="maria"))
     response = client.post(f"/commitments/{agreement.pk}/2026-13/", {"quota": "5"}, follow=True)
-    assert "month:" in response.content.decode()
+    assert "Month:" in response.content.decode()
     assert not MonthlyCommitment.objects.exists()
 
 

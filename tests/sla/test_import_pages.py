@@ -90,4 +90,6 @@ def test_sales_may_not_import_and_others_imports_are_not_found(world, client):
     assert client.get("/imports/").status_code == 403
     client.force_login(world.petra)
     assert client.get(f"/imports/{job.pk}/").status_code == 404
-    assert "/imports/" in client.get("/").content.decode()  # marketing is shown the page
+    assert (
+        "/imports/" in client.get("/", follow=True).content.decode()
+    )  # marketing is shown the page
