@@ -79,6 +79,11 @@ def flags_insert(*, flags: Sequence[Flag], at: datetime) -> list[Flag]:
     return created
 
 
+def flag_team(lead_team_id: int | None, sales_team_id: int) -> int:
+    """The team a lead's flag belongs to: the lead's team, else its agreement's sales team."""
+    return lead_team_id or sales_team_id
+
+
 # --- what a clock's flag says ------------------------------------------------------------
 
 
@@ -113,7 +118,7 @@ class ClockFacts:
             stopped_at=row["stopped_at"],
             stop_reason=row["stop_reason"],
             owner_id=row["lead__owner_id"],
-            team_id=row["lead__team_id"] or row["lead__terms__agreement__sales_team_id"],
+            team_id=flag_team(row["lead__team_id"], row["lead__terms__agreement__sales_team_id"]),
             agreement_id=row["lead__terms__agreement_id"],
             timezone=row["lead__terms__agreement__calendar__timezone"],
         )
@@ -246,7 +251,7 @@ def flags_settle_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
             stopped_at=clock.stopped_at,
             stop_reason=clock.stop_reason,
             owner_id=clock.lead.owner_id,
-            team_id=clock.lead.team_id or agreement.sales_team_id,
+            team_id=flag_team(clock.lead.team_id, agreement.sales_team_id),
             agreement_id=agreement.id,
             timezone=calendar.timezone,
         )

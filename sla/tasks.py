@@ -1,9 +1,9 @@
 """Celery tasks: thin, take ids or an instant, call a service."""
 
-from datetime import datetime
-
 from celery import shared_task
 from django.utils import timezone
+
+from core.timeparse import parse_instant
 
 # The checks, the outbox sender and the digest: each idempotent (claims and unique keys),
 # so a redelivered or overlapping run changes nothing twice.
@@ -19,7 +19,7 @@ from django.utils import timezone
 def run_checks(at_iso: str | None = None) -> dict:
     from sla.checks import run_all_checks
 
-    at = datetime.fromisoformat(at_iso) if at_iso else timezone.now()
+    at = parse_instant(at_iso) if at_iso else timezone.now()
     return run_all_checks(at=at)
 
 

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from core.timeparse import local_text, month_text
 from leads.models import Lead, Touch
-from sla.flags import flags_insert
+from sla.flags import flag_team, flags_insert
 from sla.models import Flag
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def premature_abandon_flag(row: dict, *, at: datetime) -> Flag:
         agreement_id=row["terms__agreement_id"],
         month=month_text(row["abandoned_at"], timezone),
         owner_id=row["owner_id"],
-        team_id=row["team_id"] or row["terms__agreement__sales_team_id"],
+        team_id=flag_team(row["team_id"], row["terms__agreement__sales_team_id"]),
         detail=detail,
     )
 
