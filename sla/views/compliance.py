@@ -20,8 +20,8 @@ def dashboard(request):
     if requested:
         try:
             parse_month(requested)
-        except ValueError:
-            error = f"{requested!r} is not a month in the form YYYY-MM; showing this month."
+        except ValueError as exc:
+            error = f"{exc} Showing this month."
             requested = ""
     rows = []
     for agreement in agreements_visible_to(request.user).select_related(

@@ -51,3 +51,12 @@ def test_a_malformed_month_falls_back_to_this_month_with_a_warning(client, agree
 def test_a_rep_outside_the_agreement_sees_no_agreement(client, agreement, make_user):
     client.force_login(make_user("zed", "sales"))
     assert "Inbound" not in client.get("/compliance/").content.decode()
+
+
+@pytest.mark.parametrize("month", ["0000-01", "9999-12", "2026-13", "abc"])
+def test_an_impossible_month_is_explained_not_a_server_error(client, month):
+    erin = UserFactory(username="erin", role="executive")
+    client.force_login(erin)
+    response = client.get(f"/compliance/?month={month}")
+    assert response.status_code == 200
+    assert "Showing this month." in response.content.decode()
