@@ -50,8 +50,8 @@ test: lint check-migrations
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/slaops_bench
 BENCH_SCALE ?= 1
 bench: venv
-	DEBUG=1 $(PY) bench/business_time.py
-	DEBUG=1 DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/checks.py --scale $(BENCH_SCALE)
+	-DEBUG=1 $(PY) bench/business_time.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py --scale $(BENCH_SCALE) --json bench/results.json
 
 # Refresh the committed copies of the front-end libraries (needs npm; pinned in package.json).
 # The .map files are not vendored, so the sourceMappingURL comments naming them are stripped:

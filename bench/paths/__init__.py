@@ -1,0 +1,1 @@
+"""One module per measured path; each has NAME, ROWS and `run(ctx) -> list[dict]`."""

@@ -1,0 +1,166 @@
+"""Path 5: `GET /api/compliance/` for a month of 100,000 leads, against one SQL statement.
+
+The marketing manager asks for the last whole month of the first agreement (about
+100,000 leads at scale 1), in process through Django's test client with a token. The
+reference is one hand-written statement computing the same aggregate: marketing's
+counts, sales' kept and breached first touches per rep, the median and p90 of the
+first-touch minutes, the committed quota and the flag counts. It measures minutes as
+elapsed time, where the application converts each touched lead's minutes to business
+minutes of the calendar in Python, so the reference is the cheaper of the two by that
+conversion. Target: at most 1.5x the reference + 30 ms (median against median).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from bench.common import alternate, ms, p95, row
+from bench.common import median as median_of
+
+NAME = "compliance"
+ROWS = {"compliance": ("ms", "<= 1.5x SQL + 30 ms")}
+
+HAND_SQL = """
+WITH month_leads AS (
+    SELECT l.id, l.owner_id, l.qualifies, l.verdict
+    FROM leads_lead l JOIN sla_leadterms t ON t.lead_id = l.id
+    WHERE t.agreement_id = %(agreement)s
+      AND l.received_at >= %(start)s AND l.received_at < %(end)s
+), clocks AS (
+    SELECT m.owner_id, c.state, c.started_at, c.stopped_at, c.due_at, c.stop_reason
+    FROM month_leads m JOIN sla_clock c ON c.lead_id = m.id AND c.kind = 'first_touch'
+    WHERE m.qualifies
+), judged AS (
+    SELECT owner_id,
+           state = 'stopped' AND stopped_at <= due_at AND stopped_at <= %(at)s AS within,
+           due_at <= %(at)s AND ((state = 'running' AND due_at <= %(at)s)
+                                 OR (state = 'stopped' AND stopped_at > due_at)) AS breached,
+           CASE WHEN stop_reason IN ('touch', 'connected') AND stopped_at <= %(at)s
+                THEN floor(extract(epoch FROM stopped_at - started_at) / 60) END AS minutes
+    FROM clocks
+), per_owner AS (
+    SELECT owner_id, GROUPING(owner_id) AS total,
+           count(*) FILTER (WHERE within) AS within,
+           count(*) FILTER (WHERE breached) AS breached,
+           percentile_disc(0.5) WITHIN GROUP (ORDER BY minutes) AS median_minutes,
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY minutes) AS p90_minutes
+    FROM judged GROUP BY GROUPING SETS ((owner_id), ())
+), leads_per_owner AS (
+    SELECT owner_id, GROUPING(owner_id) AS total, count(*) FILTER (WHERE qualifies) AS leads
+    FROM month_leads GROUP BY GROUPING SETS ((owner_id), ())
+), marketing AS (
+    SELECT count(*) AS delivered,
+           count(*) FILTER (WHERE qualifies) AS delivered_qualified,
+           count(*) FILTER (WHERE verdict = 'accepted') AS accepted,
+           count(*) FILTER (WHERE verdict = 'rejected') AS rejected
+    FROM month_leads
+), flags AS (
+    SELECT count(*) FILTER (WHERE kind IN ('first_touch_breached', 'next_touch_breached')
+                            AND state = 'open') AS open_breaches,
+           count(*) FILTER (WHERE kind = 'premature_abandon') AS premature_abandons
+    FROM sla_flag WHERE agreement_id = %(agreement)s AND month = %(month)s
+), committed AS (
+    SELECT COALESCE((SELECT quota FROM sla_monthlycommitment
+                     WHERE agreement_id = %(agreement)s AND month = %(month)s),
+                    a.monthly_quota) AS committed
+    FROM sla_agreement a WHERE a.id = %(agreement)s
+)
+SELECT json_build_object(
+    'marketing', (SELECT row_to_json(m) FROM marketing m),
+    'committed', (SELECT committed FROM committed),
+    'flags', (SELECT row_to_json(f) FROM flags f),
+    'sales', (SELECT json_build_object('leads', lo.leads, 'within', po.within,
+                                       'breached', po.breached, 'median', po.median_minutes,
+                                       'p90', po.p90_minutes)
+              FROM leads_per_owner lo LEFT JOIN per_owner po ON po.total = 1
+              WHERE lo.total = 1),
+    'by_rep', (SELECT json_agg(json_build_object('owner', u.username, 'leads', lo.leads,
+                                                 'within', po.within, 'breached', po.breached,
+                                                 'median', po.median_minutes,
+                                                 'p90', po.p90_minutes) ORDER BY u.username)
+               FROM leads_per_owner lo
+               LEFT JOIN per_owner po
+                 ON po.total = 0 AND po.owner_id IS NOT DISTINCT FROM lo.owner_id
+               LEFT JOIN accounts_user u ON u.id = lo.owner_id
+               WHERE lo.total = 0)
+)
+"""
+
+
+def hand_compliance(ctx, at: datetime) -> dict:
+    from django.db import connection
+
+    dataset = ctx.dataset
+    with connection.cursor() as cursor:
+        cursor.execute(
+            HAND_SQL,
+            {
+                "agreement": dataset.agreement_id,
+                "start": dataset.month_start,
+                "end": dataset.month_end,
+                "month": dataset.month,
+                "at": at,
+            },
+        )
+        found = cursor.fetchone()[0]
+    return found if isinstance(found, dict) else json.loads(found)
+
+
+def run(ctx) -> list[dict]:
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+
+    dataset = ctx.dataset
+    key = Token.objects.get(user_id=dataset.marketing_user_id).key
+    client = Client(headers={"Authorization": f"Token {key}", "Accept": "application/json"})
+    url = f"/api/compliance/?month={dataset.month}&agreement={dataset.agreement_id}"
+    answers = {}
+
+    def app():
+        response = client.get(url)
+        if response.status_code != 200:
+            answer = response.content[:300]
+            raise RuntimeError(f"GET {url} answered {response.status_code}: {answer}")
+        answers["app"] = json.loads(response.content)
+
+    def reference():
+        answers["reference"] = hand_compliance(ctx, datetime.now(UTC))
+
+    seconds = alternate({"app": app, "reference": reference}, ctx.samples, warm_up=1)
+    app_ms, ref_ms = ms(seconds["app"]), ms(seconds["reference"])
+    value, floor = median_of(app_ms), median_of(ref_ms)
+    mine, hand = answers["app"], answers["reference"]
+    same = {
+        "delivered": mine["marketing"]["delivered"] == hand["marketing"]["delivered"],
+        "accepted": mine["marketing"]["accepted"] == hand["marketing"]["accepted"],
+        "leads": mine["sales"]["leads"] == hand["sales"]["leads"],
+        "touched_within_sla": mine["sales"]["touched_within_sla"] == hand["sales"]["within"],
+        "breached": mine["sales"]["breached"] == hand["sales"]["breached"],
+        "reps": len(mine["by_rep"]) == len(hand["by_rep"] or []),
+    }
+    ctx.log(
+        f"  {url}: median {value:.0f} ms ({mine['marketing']['delivered']:,} leads), "
+        f"one SQL statement {floor:.0f} ms"
+    )
+    limit = 1.5 * floor + 30
+    return [
+        row(
+            "compliance",
+            unit="ms",
+            samples=app_ms,
+            reference=floor,
+            ratio_value=value / floor if floor else None,
+            target=ROWS["compliance"][1],
+            passed=value <= limit,
+            detail={
+                "url": url,
+                "month": dataset.month,
+                "leads_in_month": mine["marketing"]["delivered"],
+                "limit_ms": round(limit, 1),
+                "reference_p95_ms": round(p95(ref_ms), 2),
+                "same_figures": same,
+                "ratio_of": "median / median",
+            },
+        )
+    ]
