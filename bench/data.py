@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlparse
@@ -131,23 +134,59 @@ class Dataset:
 
 def ensure_database(url: str) -> None:
     """Create the database the URL names, if it is not there (on its server's `postgres`)."""
-    import psycopg2
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = psycopg2.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-    )
-    admin.autocommit = True
+    name = urlparse(url).path.lstrip("/")
+    admin = _admin(url, "postgres")
     with admin.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
     admin.close()
+
+
+def _admin(url: str, dbname: str):
+    import psycopg2
+
+    parts = urlparse(url)
+    connection = psycopg2.connect(
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username,
+        password=parts.password,
+        dbname=dbname,
+    )
+    connection.autocommit = True
+    return connection
+
+
+SETTING_NAME = re.compile(r"^[a-z_][a-z0-9_.]*$")
+
+
+@contextmanager
+def database_settings(url: str, pairs: list[str]) -> Iterator[dict]:
+    """`ALTER DATABASE <bench> SET name = value` for each "name=value" while the block
+    runs (every connection opened meanwhile, the servers' too, has them), then RESET."""
+    settings = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        name = name.strip().lower()
+        if not SETTING_NAME.match(name) or not value.strip():
+            raise ValueError(f"--pg-set {pair!r}: expected NAME=VALUE, such as jit=off")
+        settings[name] = value.strip()
+    if not settings:
+        yield settings
+        return
+    database = urlparse(url).path.lstrip("/")
+    admin = _admin(url, "postgres")
+    try:
+        with admin.cursor() as cursor:
+            for name, value in settings.items():
+                cursor.execute(f'ALTER DATABASE "{database}" SET {name} = %s', [value])
+        yield settings
+    finally:
+        with admin.cursor() as cursor:
+            for name in settings:
+                cursor.execute(f'ALTER DATABASE "{database}" RESET {name}')
+        admin.close()
 
 
 def setup_django(url: str, *, migrate: bool = True) -> None:
@@ -442,7 +481,8 @@ def _bulk(dataset: Dataset, *, log) -> None:
     rep_index = (
         f"{team_index} * %(reps_per_team)s + mod((g - 1) / %(team_count)s, %(reps_per_team)s)"
     )
-    accepted = "(g > %(running)s AND mod(g, 10) < 6)"
+    # Blocks of 25 leads (five per team, one per rep) keep these spread over every rep.
+    accepted = "(g > %(running)s AND mod((g - 1) / 25, 10) < 6)"
     owner = f"(%(reps)s::bigint[])[1 + {rep_index}]"
     steps = [
         (
@@ -552,11 +592,12 @@ def _bulk(dataset: Dataset, *, log) -> None:
                     "due_at": "received_at + interval '4 hours'",
                     "at_risk_at": "received_at + interval '3 hours'",
                     "business_minutes": "240",
-                    "stopped_at": "received_at + CASE WHEN mod(id, 20) = 0"
+                    "stopped_at": "received_at + CASE WHEN mod((id - 1) / 25, 20) = 0"
                     " THEN interval '5 hours' ELSE interval '1 hour' END",
                     "stop_reason": "'touch'",
                     "breached_at": (
-                        "CASE WHEN mod(id, 20) = 0 THEN received_at + interval '4 hours' END"
+                        "CASE WHEN mod((id - 1) / 25, 20) = 0"
+                        " THEN received_at + interval '4 hours' END"
                     ),
                 },
                 "FROM leads_lead WHERE id > %(running)s",

@@ -160,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=20, help="requests per list measured")
     parser.add_argument("--reuse", action="store_true", help="keep a data set of this scale")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--pg-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a PostgreSQL setting for the bench database during the run (jit=off), repeatable",
+    )
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be above 0")
@@ -169,9 +176,14 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/run.py needs PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
         return 2
 
+    data.ensure_database(url)
+    with data.database_settings(url, args.pg_set) as pg_set:
+        return _run(args, paths, url, pg_set)
+
+
+def _run(args, paths: list, url: str, pg_set: dict) -> int:
     started = datetime.now(UTC)
     began = time.perf_counter()
-    data.ensure_database(url)
     data.setup_django(url)
     dataset = dataset_for(args.scale, reuse=args.reuse)
     print(
@@ -187,14 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows = measure(paths, ctx)
 
-    print(f"\nslaops at scale {args.scale:g} ({dataset.leads:,} leads):\n")
+    settings = f", {', '.join(f'{k}={v}' for k, v in pg_set.items())}" if pg_set else ""
+    print(f"\nslaops at scale {args.scale:g} ({dataset.leads:,} leads{settings}):\n")
     print(table(rows))
     result = {
         "scale": args.scale,
         "started_at": started.isoformat(),
         "seconds": round(time.perf_counter() - began, 1),
         "dataset": dataset.to_json(),
-        "environment": environment(),
+        "environment": {**environment(), "pg_set": pg_set},
         "rows": rows,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -38,8 +38,10 @@ WITH due AS (
              || ' (' || d.business_minutes || ' business minutes) passed untouched',
            ''
     FROM due d
-    JOIN leads_lead l ON l.id = d.lead_id
-    JOIN sla_leadterms t ON t.lead_id = d.lead_id
+    -- One index lookup per due clock (OFFSET 0 keeps the planner from turning these into
+    -- hash joins over every lead and every terms row on its estimate of the due clocks).
+    CROSS JOIN LATERAL (SELECT owner_id, team_id FROM leads_lead WHERE id = d.lead_id OFFSET 0) l
+    CROSS JOIN LATERAL (SELECT agreement_id FROM sla_leadterms WHERE lead_id = d.lead_id OFFSET 0) t
     JOIN sla_agreement a ON a.id = t.agreement_id
     JOIN sla_businesscalendar cal ON cal.id = a.calendar_id
     RETURNING id, owner_id, team_id, lead_id, detail
@@ -62,10 +64,14 @@ ON CONFLICT (key) DO NOTHING
 
 
 def hand_flagging(at) -> int:
-    """HAND_SQL as of `at`; returns the number of first-touch breach flags it made."""
+    """HAND_SQL as of `at`; returns the number of first-touch breach flags it made.
+
+    Inside the caller's transaction, with JIT off for it (a reference pays no compiler).
+    """
     from django.db import connection
 
     with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(HAND_SQL, {"at": at})
         cursor.execute(
             "SELECT count(*) FROM sla_flag WHERE kind = 'first_touch_breached' AND state = 'open'"
