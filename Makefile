@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    set up, migrate, seed demo data, start web + worker + beat on http://$(HOST):$(PORT)"
 	@echo "make test   set up and run lint and the whole test suite"
-	@echo "make bench  run the benchmarks in bench/ (the checks one needs PostgreSQL: BENCH_DATABASE_URL)"
+	@echo "make bench  run the benchmarks in bench/ on PostgreSQL (BENCH_DATABASE_URL, BENCH_SCALE)"
 
 # The virtual environment is rebuilt when the pinned lock or the project changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -46,7 +46,7 @@ check-migrations: venv
 test: lint check-migrations
 	SECRET_KEY=$${SECRET_KEY:-tests-only-secret} $(PY) -m pytest $(PYTEST_ARGS)
 
-# BENCH_DATABASE_URL names a PostgreSQL server the checks benchmark may create a database on.
+# BENCH_DATABASE_URL names a PostgreSQL database bench/run.py may create and fill.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/slaops_bench
 BENCH_SCALE ?= 1
 bench: venv
