@@ -7,13 +7,13 @@ all list leads through `lead_list`, so a filter or a search means the same every
 
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 
-from accounts.access import agreement_scope, flag_scope, is_urgency_first
+from accounts.access import agreement_scope, flag_scope, inbox_is_own_only, is_urgency_first
 from calendars.engine import business_minutes_between
 from leads.models import Lead
 from leads.selectors import leads_prefetched, leads_visible_to
-from sla.clocks import sla_status, with_sla_status
+from sla.clocks import SlaStatus, sla_status, with_sla_status
 from sla.models import Agreement, Clock, Flag
 
 
@@ -47,6 +47,23 @@ def lead_list(user, *, now: datetime, detail: bool = False) -> QuerySet[Lead]:
     if is_urgency_first(user):
         return queryset.order_by(F("next_due_at").asc(nulls_last=True), "-received_at", "-id")
     return queryset.order_by("-received_at", "-id")
+
+
+def inbox_leads(user, *, now: datetime, mine: bool = False) -> QuerySet[Lead]:
+    """The open, qualifying leads of a person's inbox (a rep's own; a manager's team's, or
+    only their own with `mine`), in the API's urgency order: the next due time first."""
+    leads = lead_list(user, now=now).filter(closed_at__isnull=True, qualifies=True)
+    if mine or inbox_is_own_only(user):
+        leads = leads.filter(owner=user)
+    return leads.order_by(F("next_due_at").asc(nulls_last=True), "-received_at", "-id")
+
+
+def status_counts(leads: QuerySet[Lead]) -> dict[str, int]:
+    """How many of the leads are in each SLA status: one grouped query."""
+    counts = dict.fromkeys(SlaStatus.ALL, 0)
+    for row in leads.order_by().values("sla_status").annotate(n=Count("pk")):
+        counts[row["sla_status"]] = row["n"]
+    return counts
 
 
 def lead_sla(lead: Lead, *, now: datetime) -> dict:

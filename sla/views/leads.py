@@ -7,12 +7,10 @@ API does; the action forms post to sla/views/lead_actions.py.
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from accounts.access import (
-    inbox_is_own_only,
     may_act_on_lead,
     may_override_abandon,
     may_work_inbox,
@@ -24,27 +22,10 @@ from leads.selectors import leads_visible_to
 from sla.clocks import SlaStatus
 from sla.filters import LeadFilter
 from sla.models import Flag
-from sla.selectors import lead_list, lead_sla, stage_history
+from sla.selectors import inbox_leads, lead_list, lead_sla, stage_history, status_counts
 
-URGENCY = {
-    SlaStatus.BREACHED: 0,
-    SlaStatus.AT_RISK: 1,
-    SlaStatus.PENDING: 2,
-    SlaStatus.MET: 3,
-    SlaStatus.NOT_STARTED: 4,
-    SlaStatus.CLOSED: 5,
-}
 # The page's short parameter names, and the API's names they stand for.
 PAGE_PARAMS = {"status": "sla_status", "q": "search", "stage": "stage"}
-
-
-def status_counts(leads) -> dict[str, int]:
-    """How many of the leads are in each SLA status: one grouped query."""
-    counts = {status: 0 for status in URGENCY}
-    rows = leads.order_by().values("sla_status").annotate(n=Count("pk"))
-    for row in rows:
-        counts[row["sla_status"]] = row["n"]
-    return counts
 
 
 @login_required
@@ -53,11 +34,8 @@ def lead_inbox(request):
     if not may_work_inbox(request.user):
         raise PermissionDenied
     now = timezone.now()
-    leads = lead_list(request.user, now=now).filter(closed_at__isnull=True, qualifies=True)
     mine = request.GET.get("mine") == "1"
-    if mine or inbox_is_own_only(request.user):
-        leads = leads.filter(owner=request.user)
-    leads = leads.order_by("next_due_at", "received_at", "id")
+    leads = inbox_leads(request.user, now=now, mine=mine)
     page = Paginator(leads, 50).get_page(request.GET.get("page"))
     return render(
         request,
