@@ -64,10 +64,23 @@ def lead_scope(user) -> Q | None:
     if user.role == Role.SALES:
         return Q(owner=user)
     if user.role == Role.SALES_MANAGER:
-        return Q(team__in=user.teams.values("id")) | Q(owner=user)
+        return manager_lead_scope(user)
     if user.role == Role.MARKETING:
         return Q(terms__agreement__marketing_team__in=user.teams.values("id"))
     return Q(pk__in=[])
+
+
+def manager_lead_scope(user) -> Q:
+    """A sales manager's leads: their teams' and any they own.
+
+    The team ids are read once, and the "or their own" is left out when the manager owns
+    no lead outside those teams (the usual case), so the list is one index range on the
+    team instead of the union of two sets sorted afterwards.
+    """
+    team_ids = list(user.teams.values_list("id", flat=True))
+    if user.owned_leads.exclude(team_id__in=team_ids).exists():
+        return Q(team_id__in=team_ids) | Q(owner=user)
+    return Q(team_id__in=team_ids)
 
 
 def agreement_scope(user) -> Q | None:

@@ -91,6 +91,17 @@ class LeadDefinitionVersion(models.Model):
         )
 
 
+# What sla.clocks.with_sla_status reads of a lead (the inbox indexes carry them).
+INBOX_STATUS = [
+    "qualifies",
+    "closed_at",
+    "sla_first_state",
+    "sla_first_due_at",
+    "sla_first_at_risk_at",
+    "sla_next_touch_due_at",
+]
+
+
 class Lead(models.Model):
     class Verdict(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -154,6 +165,21 @@ class Lead(models.Model):
         null=True, blank=True, help_text="Rejected, abandoned, or moved to a won or lost stage."
     )
 
+    # --- its SLA clocks, summed up (written only by sla.clocks.clocks_summarise and by
+    # delivery) so that lists read the status and the next due time from the lead's own
+    # row, and the inbox's order is an index ---
+    sla_first_due_at = models.DateTimeField(null=True, blank=True)
+    sla_first_at_risk_at = models.DateTimeField(null=True, blank=True)
+    sla_first_state = models.CharField(
+        max_length=10, blank=True, help_text="The first-touch clock: running, kept or late."
+    )
+    sla_next_touch_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="The running next-touch clock's due time."
+    )
+    sla_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="The earliest due time of a running clock."
+    )
+
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -177,6 +203,26 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["owner", "received_at"]),
             models.Index(fields=["team", "received_at"]),
+            # The sales lists' order (sla.selectors.lead_list): the earliest running clock
+            # first (ascending puts nulls last), then the newest, for a rep and a team; and
+            # the same over the open leads an inbox shows, carrying what the status reads,
+            # so an inbox's status counts are an index-only scan.
+            models.Index(
+                fields=["owner", "sla_due_at", "-received_at", "-id"], name="lead_owner_urgency"
+            ),
+            models.Index(
+                fields=["team", "sla_due_at", "-received_at", "-id"], name="lead_team_urgency"
+            ),
+            models.Index(
+                fields=["owner", "sla_due_at", "-received_at", "-id", *INBOX_STATUS],
+                condition=Q(closed_at__isnull=True, qualifies=True),
+                name="lead_inbox_owner",
+            ),
+            models.Index(
+                fields=["team", "sla_due_at", "-received_at", "-id", *INBOX_STATUS],
+                condition=Q(closed_at__isnull=True, qualifies=True),
+                name="lead_inbox_team",
+            ),
             models.Index(fields=["received_at"]),
             # The premature-abandon check looks only at abandoned leads.
             models.Index(

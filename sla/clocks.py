@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from calendars.engine import WorkCalendar, add_business_minutes, business_minutes_between
 from leads.models import Lead
 from sla.flags import flags_settle_for_clock
-from sla.models import RUNNING, STOPPED_LATE, Clock, LeadTerms
+from sla.models import RUNNING, STOPPED_LATE, Clock
 
 
 class SlaStatus:
@@ -85,13 +85,13 @@ def clock_stop(
 
 
 def clocks_summarise(*, lead_ids) -> int:
-    """Write the summary of the leads' clocks on their terms, in one UPDATE.
+    """Write the summary of the leads' clocks on the leads themselves, in one UPDATE.
 
     The summary is derived from the clocks (never counted up), so writing it again is
     harmless; `with_sla_status` reads it and tests/sla/test_sla_status_rule.py holds it
     equal to `sla_status` computed from the clocks themselves.
     """
-    clocks = Clock.objects.filter(lead=OuterRef("lead_id"))
+    clocks = Clock.objects.filter(lead=OuterRef("pk"))
     first = clocks.filter(kind=Clock.Kind.FIRST_TOUCH).order_by("-started_at", "-id")
     first_state = first.annotate(
         summary=Case(
@@ -101,12 +101,14 @@ def clocks_summarise(*, lead_ids) -> int:
         )
     )
     running = clocks.running().order_by("due_at")
-    return LeadTerms.objects.filter(lead_id__in=lead_ids).update(
-        first_due_at=Subquery(first.values("due_at")[:1]),
-        first_at_risk_at=Subquery(first.values("at_risk_at")[:1]),
-        first_state=Coalesce(Subquery(first_state.values("summary")[:1]), Value("")),
-        next_due_at=Subquery(running.filter(kind=Clock.Kind.NEXT_TOUCH).values("due_at")[:1]),
-        running_due_at=Subquery(running.values("due_at")[:1]),
+    return Lead.objects.filter(pk__in=lead_ids).update(
+        sla_first_due_at=Subquery(first.values("due_at")[:1]),
+        sla_first_at_risk_at=Subquery(first.values("at_risk_at")[:1]),
+        sla_first_state=Coalesce(Subquery(first_state.values("summary")[:1]), Value("")),
+        sla_next_touch_due_at=Subquery(
+            running.filter(kind=Clock.Kind.NEXT_TOUCH).values("due_at")[:1]
+        ),
+        sla_due_at=Subquery(running.values("due_at")[:1]),
     )
 
 
@@ -151,19 +153,19 @@ def sla_status(*, lead: Lead, clocks: list[Clock], now: datetime) -> str:
 
 def with_sla_status(queryset: QuerySet, *, now: datetime) -> QuerySet:
     """Annotate `sla_status` on a Lead queryset with the rules of `sla_status`, in SQL,
-    from the clock summary on the lead's terms (one join, no subquery per clock)."""
-    running = Q(terms__first_state="running")
+    from the clock summary on the lead's own row (no join, no subquery per clock)."""
+    running = Q(sla_first_state="running")
     late = (
-        Q(terms__first_state="late")
-        | (running & Q(terms__first_due_at__lte=now))
-        | Q(terms__next_due_at__lte=now)
+        Q(sla_first_state="late")
+        | (running & Q(sla_first_due_at__lte=now))
+        | Q(sla_next_touch_due_at__lte=now)
     )
     return queryset.annotate(
         sla_status=Case(
             When(qualifies=False, then=Value(SlaStatus.NOT_STARTED)),
             When(closed_at__isnull=False, then=Value(SlaStatus.CLOSED)),
             When(late, then=Value(SlaStatus.BREACHED)),
-            When(running & Q(terms__first_at_risk_at__lte=now), then=Value(SlaStatus.AT_RISK)),
+            When(running & Q(sla_first_at_risk_at__lte=now), then=Value(SlaStatus.AT_RISK)),
             When(running, then=Value(SlaStatus.PENDING)),
             default=Value(SlaStatus.MET),
         )

@@ -294,8 +294,15 @@ def _insert(todo: list[_Item], *, by, terms: _Terms, now, import_job_id: int | N
     """Leads, their first stage-history row, terms and first-touch clocks: four INSERTs."""
     if not todo:
         return
+    first_clocks = []
     for item in todo:
         item.lead.created_at = item.lead.updated_at = now
+        clock = None
+        if item.lead.qualifies:
+            clock = _first_clock(item, calendar=terms.get(item.agreement)["calendar"])
+            first_clocks.append((item, clock))
+        for name, value in _summary(clock).items():
+            setattr(item.lead, name, value)
     rows = [{name: getattr(item.lead, name) for name in LEAD_COLUMNS} for item in todo]
     ids = bulk_insert(Lead, rows, returning_ids=True)
     for item, lead_id in zip(todo, ids, strict=True):
@@ -315,16 +322,12 @@ def _insert(todo: list[_Item], *, by, terms: _Terms, now, import_job_id: int | N
             for item in todo
         ],
     )
-    clocks = {
-        item.lead.pk: _first_clock(item, calendar=terms.get(item.agreement)["calendar"])
-        for item in todo
-        if item.lead.qualifies
-    }
+    for item, clock in first_clocks:
+        clock["lead_id"] = item.lead.pk
     bulk_insert(
         LeadTerms,
         [
             {
-                **_summary(clocks.get(item.lead.pk)),
                 "lead_id": item.lead.pk,
                 "agreement_id": item.agreement.pk,
                 "agreement_version_id": terms.get(item.agreement)["agreement_version"].pk,
@@ -334,25 +337,25 @@ def _insert(todo: list[_Item], *, by, terms: _Terms, now, import_job_id: int | N
             for item in todo
         ],
     )
-    bulk_insert(Clock, list(clocks.values()))
+    bulk_insert(Clock, [clock for _, clock in first_clocks])
 
 
 def _summary(clock: dict | None) -> dict:
-    """The clock summary on the terms of a lead just delivered (sla.clocks_summarise)."""
+    """The clock summary of a lead just delivered, as sla.clocks.clocks_summarise writes it."""
     if clock is None:
         return {
-            "first_due_at": None,
-            "first_at_risk_at": None,
-            "first_state": "",
-            "next_due_at": None,
-            "running_due_at": None,
+            "sla_first_due_at": None,
+            "sla_first_at_risk_at": None,
+            "sla_first_state": "",
+            "sla_next_touch_due_at": None,
+            "sla_due_at": None,
         }
     return {
-        "first_due_at": clock["due_at"],
-        "first_at_risk_at": clock["at_risk_at"],
-        "first_state": "running",
-        "next_due_at": None,
-        "running_due_at": clock["due_at"],
+        "sla_first_due_at": clock["due_at"],
+        "sla_first_at_risk_at": clock["at_risk_at"],
+        "sla_first_state": "running",
+        "sla_next_touch_due_at": None,
+        "sla_due_at": clock["due_at"],
     }
 
 
@@ -364,7 +367,7 @@ def _first_clock(item: _Item, *, calendar) -> dict:
         calendar=calendar, at=start, minutes=minutes, at_risk_percent=agreement.at_risk_percent
     )
     return {
-        "lead_id": item.lead.pk,
+        "lead_id": item.lead.pk,  # set once the lead is inserted
         "kind": Clock.Kind.FIRST_TOUCH,
         "state": Clock.State.RUNNING,
         "started_at": start,

@@ -114,8 +114,9 @@ class LeadTerms(models.Model):
         AgreementVersion, on_delete=models.PROTECT, related_name="lead_terms"
     )
     attempts_required = models.PositiveSmallIntegerField()
-    # The lead's clocks, summed up whenever one starts or stops (sla.clocks), so lists read
-    # the SLA status and the next due time from this row instead of from every clock.
+    # Where the lead's clock summary was kept before it moved onto the lead itself
+    # (leads.Lead.sla_*, leads/migrations/0005): nothing reads or writes these any more;
+    # the next sla migration drops them.
     first_due_at = models.DateTimeField(null=True, blank=True)
     first_at_risk_at = models.DateTimeField(null=True, blank=True)
     first_state = models.CharField(max_length=10, blank=True, help_text="running, kept or late")

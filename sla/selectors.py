@@ -43,7 +43,7 @@ def lead_list(user, *, now: datetime, detail: bool = False) -> QuerySet[Lead]:
     earliest due time first, then the newest. Everyone else reads the newest first.
     """
     queryset = with_sla_status(leads_with_terms(leads_visible_to(user), detail=detail), now=now)
-    queryset = queryset.annotate(next_due_at=F("terms__running_due_at"))
+    queryset = queryset.annotate(next_due_at=F("sla_due_at"))
     if is_urgency_first(user):
         return queryset.order_by(F("next_due_at").asc(nulls_last=True), "-received_at", "-id")
     return queryset.order_by("-received_at", "-id")

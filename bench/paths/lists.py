@@ -34,12 +34,16 @@ LEAD_LINK = re.compile(r'href="/leads/(\d+)/"')
 
 
 def _next_due_at():
-    """The earliest running due time: the stored one where the schema keeps it on the
-    lead's terms, else a subquery over the running clocks (the plainest query either way)."""
+    """The earliest running due time: the stored one where the schema keeps it (on the
+    lead, before that on its terms), else a subquery over the running clocks (the
+    plainest query either way)."""
     from django.db.models import F, OuterRef, Subquery
 
+    from leads.models import Lead
     from sla.models import Clock, LeadTerms
 
+    if "sla_due_at" in {f.name for f in Lead._meta.concrete_fields}:
+        return F("sla_due_at")
     if "running_due_at" in {f.name for f in LeadTerms._meta.concrete_fields}:
         return F("terms__running_due_at")
     running = Clock.objects.filter(lead=OuterRef("pk"), state="running").order_by("due_at")
@@ -92,7 +96,7 @@ def references(ctx) -> dict:
         rows = (
             Lead.objects.filter(owner_id=rep, closed_at__isnull=True, qualifies=True)
             .annotate(next_due_at=_next_due_at())
-            .order_by("next_due_at", "received_at", "id")
+            .order_by(*urgent)
             .values(*INBOX_COLUMNS)[:PAGE]
         )
         with without_jit():
