@@ -37,10 +37,17 @@ def touch_count():
 
 
 def leads_prefetched(queryset: QuerySet[Lead], *, detail: bool = False) -> QuerySet[Lead]:
-    """Everything a lead's answer shows, in a fixed number of queries however many leads."""
-    queryset = queryset.select_related(
-        "stage", "owner", "team", "verdict_reason", "definition_version"
-    ).annotate(touch_count=touch_count())
+    """Everything a lead's answer shows, in a fixed number of queries however many leads.
+
+    The stage and the owner are joined; the team, the reason code and the definition
+    version are small tables read once per page: joined too, the list's statement costs
+    PostgreSQL more to plan (8 ms for 8 relations) than to run.
+    """
+    queryset = (
+        queryset.select_related("stage", "owner")
+        .prefetch_related("team", "verdict_reason", "definition_version")
+        .annotate(touch_count=touch_count())
+    )
     if detail:
         queryset = queryset.prefetch_related(
             Prefetch("touches", queryset=Touch.objects.select_related("by")),

@@ -27,6 +27,7 @@ from sla.actions import (
     lead_reject,
     lead_touch,
 )
+from sla.api.lead_rows import LeadRowSerializer
 from sla.api.lead_serializers import (
     LeadAbandonInputSerializer,
     LeadAssignInputSerializer,
@@ -76,7 +77,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return lead_list(self.request.user, now=timezone.now(), detail=self.action == "retrieve")
 
     def get_serializer_class(self):
-        return LeadDetailSerializer if self.action == "retrieve" else LeadSerializer
+        if self.action == "retrieve":
+            return LeadDetailSerializer
+        # The list's rows are built by hand (the same JSON, documented as LeadSerializer).
+        return LeadRowSerializer if self.action == "list" else LeadSerializer
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
