@@ -665,7 +665,7 @@ CHUNK = 50_000
 def _derived(dataset: Dataset, *, log) -> None:
     """What the application derives from the clocks when they start and stop, written by
     its own code where it has it: the touch's business minutes on a stopped clock, and
-    the summary of each lead's clocks on its terms (`sla.clocks.clocks_summarise`)."""
+    the summary of each lead's clocks on the lead (`sla.clocks.clocks_summarise`)."""
     from django.db import connection
 
     from calendars.models import BusinessCalendar

@@ -114,14 +114,6 @@ class LeadTerms(models.Model):
         AgreementVersion, on_delete=models.PROTECT, related_name="lead_terms"
     )
     attempts_required = models.PositiveSmallIntegerField()
-    # Where the lead's clock summary was kept before it moved onto the lead itself
-    # (leads.Lead.sla_*, leads/migrations/0005): nothing reads or writes these any more;
-    # the next sla migration drops them.
-    first_due_at = models.DateTimeField(null=True, blank=True)
-    first_at_risk_at = models.DateTimeField(null=True, blank=True)
-    first_state = models.CharField(max_length=10, blank=True, help_text="running, kept or late")
-    next_due_at = models.DateTimeField(null=True, blank=True, help_text="Running next touch.")
-    running_due_at = models.DateTimeField(null=True, blank=True, help_text="Earliest running.")
     # The CSV import that delivered the lead: a cancelled or failed import removes its own.
     import_job = models.ForeignKey(
         "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="lead_terms"
@@ -130,7 +122,6 @@ class LeadTerms(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["agreement", "lead"]),
-            models.Index(fields=["running_due_at"], name="terms_running_due"),
         ]
 
     def __str__(self):
@@ -206,6 +197,34 @@ class PacingTally(models.Model):
 
     def __str__(self):
         return f"{self.agreement_id} {self.month}: {self.qualified}"
+
+
+class MonthEvaluation(models.Model):
+    """The lead counts of a closed month of an agreement, as the month checks judged them.
+
+    A closed month's figures change only when a lead lands in it late (a backdated
+    delivery), a verdict is given on one of its leads, or delivered leads are removed;
+    each of those marks the row `stale` (`month_evaluations_reopen`), and the next pass
+    counts again. Otherwise quota_shortfall and quality_shortfall judge the stored counts
+    against the commitment and the bar as they are now, without reading a lead.
+    """
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="+")
+    month = models.CharField(max_length=7)
+    stale = models.BooleanField(default=True)
+    delivered = models.PositiveIntegerField(default=0)
+    qualified = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    counted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "month"], name="month_evaluation_once")
+        ]
+
+    def __str__(self):
+        return f"{self.agreement_id} {self.month}{' (stale)' if self.stale else ''}"
 
 
 class MonthlyCommitment(models.Model):
@@ -345,6 +364,21 @@ class Clock(models.Model):
                 name="clock_late_stop_unflagged",
             ),
             models.Index(fields=["lead", "kind"]),
+            # The compliance figures look up each lead's first touch: everything they read
+            # is in the index (PostgreSQL's INCLUDE), so the table is not visited.
+            models.Index(
+                fields=["lead"],
+                include=[
+                    "state",
+                    "started_at",
+                    "due_at",
+                    "stopped_at",
+                    "stop_reason",
+                    "touch_minutes",
+                ],
+                condition=Q(kind="first_touch"),
+                name="clock_first_touch_figures",
+            ),
         ]
 
     def __str__(self):

@@ -34,18 +34,15 @@ LEAD_LINK = re.compile(r'href="/leads/(\d+)/"')
 
 
 def _next_due_at():
-    """The earliest running due time: the stored one where the schema keeps it (on the
-    lead, before that on its terms), else a subquery over the running clocks (the
-    plainest query either way)."""
+    """The earliest running due time: the stored one where the schema keeps it on the
+    lead, else a subquery over the running clocks (the plainest query either way)."""
     from django.db.models import F, OuterRef, Subquery
 
     from leads.models import Lead
-    from sla.models import Clock, LeadTerms
+    from sla.models import Clock
 
     if "sla_due_at" in {f.name for f in Lead._meta.concrete_fields}:
         return F("sla_due_at")
-    if "running_due_at" in {f.name for f in LeadTerms._meta.concrete_fields}:
-        return F("terms__running_due_at")
     running = Clock.objects.filter(lead=OuterRef("pk"), state="running").order_by("due_at")
     return Subquery(running.values("due_at")[:1])
 
