@@ -7,9 +7,11 @@ a holiday and has at least one window starting on it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from calendars.engine import WorkCalendar, _from_us, _instant_us
+from core.timeparse import month_name
 
 __all__ = ["business_days_elapsed", "business_days_in_month", "month_bounds", "month_of"]
 
@@ -64,3 +66,33 @@ def _month_ordinals(year: int, month: int) -> tuple[int, int]:
         raise ValueError(f"month must be 1..12, got {month}")
     following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
     return date(year, month, 1).toordinal(), following.toordinal()
+
+
+@dataclass(frozen=True)
+class MonthWindow:
+    """A month of an agreement's calendar as of an instant."""
+
+    year: int
+    month: int
+    start: datetime
+    end: datetime
+    days: int  # business days in the month
+    elapsed: float  # business days behind `at`, clamped to the month
+    closed: bool  # `at` is at or after the month's end
+    started: bool = True  # `at` is at or after the month's start
+
+    @property
+    def name(self) -> str:
+        return month_name(self.year, self.month)
+
+
+def month_window(calendar: WorkCalendar, year: int, month: int, at: datetime) -> MonthWindow:
+    start, end = month_bounds(calendar, year, month)
+    days = business_days_in_month(calendar, year, month)
+    if at < start:
+        elapsed = 0.0
+    elif at >= end:
+        elapsed = float(days)
+    else:
+        elapsed = min(float(days), business_days_elapsed(calendar, at))
+    return MonthWindow(year, month, start, end, days, elapsed, at >= end, at >= start)

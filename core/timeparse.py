@@ -34,13 +34,19 @@ def parse_instant(text: str) -> datetime:
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    """`2026-12` → (2026, 12); ValueError for anything else, or a year out of range."""
+    """`2026-12` → (2026, 12); ValueError for anything else, or a month out of range.
+
+    The range is the instants' (FIRST_YEAR to LAST_YEAR): a month outside it has no
+    bounds the calendars can compute (`9999-12` ends in the year 10000).
+    """
     match = MONTH_PATTERN.fullmatch(str(text or "").strip())
     if match is None:
         raise ValueError(f"{text!r} is not a month in the form YYYY-MM.")
     year, month = int(match[1]), int(match[2])
     if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValueError(f"Expected a year between {FIRST_YEAR} and {LAST_YEAR}.")
+        raise ValueError(
+            f"{match[0]} is out of range: give a month from {FIRST_YEAR}-01 to {LAST_YEAR}-12."
+        )
     return year, month
 
 

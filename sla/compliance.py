@@ -15,31 +15,55 @@ contract leaves open:
   `received_at`) to the touch that stopped it, over leads touched so far; each lead's
   minutes are whole (rounded down), the median is rounded half up, and p90 is the
   nearest-rank 90th percentile.
-- Marketing `status`: in a closed month `met` when both the quota and the acceptance
-  bar were kept, else `missed`; in an open month `at_risk` when acceptance is below the
-  bar or delivery is behind pace (the `quota_at_risk` rule), `met` once the quota is
+- Marketing `status`: `not_in_effect` for a month in which the agreement covers no day
+  (before its `effective_from`, after its `effective_to`), `not_started` for a month
+  that has not begun; in a closed month `met` when both the quota and the acceptance bar
+  were kept, else `missed`; in an open month `at_risk` when acceptance is below the bar
+  or delivery is behind pace (the `quota_at_risk` rule), `met` once the quota is
   reached, else `on_track`.
+
+The counts come from `sla.tallies.month_tallies`: one statement on PostgreSQL for one
+month or twelve, a few grouped queries elsewhere.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from statistics import median
-
-from django.db import connection
-from django.db.models import Count, Q
 
 from calendars.engine import WorkCalendar
-from calendars.months import business_days_elapsed, business_days_in_month, month_bounds, month_of
-from core.aggregates import PercentileCont, PercentileDisc
+
+# MonthWindow and month_window are read from here by other modules.
+from calendars.months import MonthWindow, month_of, month_window  # noqa: F401
 from core.timeparse import month_name, parse_month
 from leads.models import Lead
-from sla.models import Agreement, Clock, Flag, MonthlyCommitment, kept_q, late_q
+from sla.models import Agreement, MonthlyCommitment
 
-OPEN_BREACH_KINDS = (Flag.Kind.FIRST_TOUCH_BREACHED, Flag.Kind.NEXT_TOUCH_BREACHED)
+# The counting lives in sla.tallies; these names are read from here by other modules.
+from sla.tallies import (  # noqa: F401
+    OPEN_BREACH_KINDS,
+    MonthTally,
+    Tally,
+    _decided,
+    _lead_counts,
+    _percentile_nearest_rank,
+    _summary,
+    minutes_summaries,
+    month_tallies,
+    pairs_tallies,
+    summaries_in_python,
+    summaries_in_sql,
+)
+
+# Marketing's `status`, and how a page says it.
+MARKETING_STATUSES = {
+    "not_in_effect": "Not in effect",
+    "not_started": "Not started",
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "met": "Met",
+    "missed": "Missed",
+}
 
 
 def current_month(calendar: WorkCalendar, at: datetime) -> str:
@@ -57,35 +81,6 @@ def percent(part: int, whole: int) -> float | None:
 # --- marketing ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MonthWindow:
-    """A month of an agreement's calendar as of an instant."""
-
-    year: int
-    month: int
-    start: datetime
-    end: datetime
-    days: int  # business days in the month
-    elapsed: float  # business days behind `at`, clamped to the month
-    closed: bool  # `at` is at or after the month's end
-
-    @property
-    def name(self) -> str:
-        return month_name(self.year, self.month)
-
-
-def month_window(calendar: WorkCalendar, year: int, month: int, at: datetime) -> MonthWindow:
-    start, end = month_bounds(calendar, year, month)
-    days = business_days_in_month(calendar, year, month)
-    if at < start:
-        elapsed = 0.0
-    elif at >= end:
-        elapsed = float(days)
-    else:
-        elapsed = min(float(days), business_days_elapsed(calendar, at))
-    return MonthWindow(year, month, start, end, days, elapsed, at >= end)
-
-
 def marketing_counts(*, agreement_ids, start: datetime, end: datetime) -> dict[int, dict]:
     """Delivered, qualified, accepted and rejected leads per agreement, in one query."""
     rows = (
@@ -93,12 +88,7 @@ def marketing_counts(*, agreement_ids, start: datetime, end: datetime) -> dict[i
             terms__agreement_id__in=list(agreement_ids), received_at__gte=start, received_at__lt=end
         )
         .values("terms__agreement_id")
-        .annotate(
-            delivered=Count("id"),
-            delivered_qualified=Count("id", filter=Q(qualifies=True)),
-            accepted=Count("id", filter=Q(verdict=Lead.Verdict.ACCEPTED)),
-            rejected=Count("id", filter=Q(verdict=Lead.Verdict.REJECTED)),
-        )
+        .annotate(**_lead_counts())
         .order_by()
     )
     empty = {"delivered": 0, "delivered_qualified": 0, "accepted": 0, "rejected": 0}
@@ -136,6 +126,10 @@ def acceptance_below_bar(*, accepted: int, rejected: int, min_percent: int) -> b
 
 
 def marketing_status(*, agreement: Agreement, counts: dict, committed: int, window: MonthWindow):
+    if not agreement.in_effect_during(window.year, window.month):
+        return "not_in_effect"
+    if not window.started:
+        return "not_started"
     quota_met = counts["delivered_qualified"] >= committed
     quality_low = acceptance_below_bar(
         accepted=counts["accepted"],
@@ -154,17 +148,14 @@ def marketing_status(*, agreement: Agreement, counts: dict, committed: int, wind
     return "met" if quota_met else "on_track"
 
 
-def marketing_figures(*, agreement: Agreement, window: MonthWindow) -> dict:
-    counts = marketing_counts(agreement_ids=[agreement.id], start=window.start, end=window.end)
-    counts = counts[agreement.id]
-    committed = committed_quotas(agreements=[agreement], month=window.name)[agreement.id]
-    expected = expected_to_date(committed, window)
+def marketing_block(*, agreement: Agreement, window: MonthWindow, counts: dict, committed: int):
+    """The `marketing` object of the figures, from the month's counts and commitment."""
     return {
         "committed": committed,
         "delivered": counts["delivered"],
         "delivered_qualified": counts["delivered_qualified"],
         "attainment_percent": percent(counts["delivered_qualified"], committed),
-        "expected_to_date": round(expected, 1),
+        "expected_to_date": round(expected_to_date(committed, window), 1),
         "accepted": counts["accepted"],
         "rejected": counts["rejected"],
         "acceptance_percent": percent(counts["accepted"], counts["accepted"] + counts["rejected"]),
@@ -174,129 +165,51 @@ def marketing_figures(*, agreement: Agreement, window: MonthWindow) -> dict:
     }
 
 
-# --- sales ------------------------------------------------------------------------------
-
-
-def _first_touch_clocks(agreement: Agreement, window: MonthWindow):
-    return Clock.objects.filter(
-        kind=Clock.Kind.FIRST_TOUCH,
-        lead__terms__agreement=agreement,
-        lead__qualifies=True,
-        lead__received_at__gte=window.start,
-        lead__received_at__lt=window.end,
+def marketing_figures(*, agreement: Agreement, window: MonthWindow) -> dict:
+    counts = marketing_counts(agreement_ids=[agreement.id], start=window.start, end=window.end)
+    committed = committed_quotas(agreements=[agreement], month=window.name)[agreement.id]
+    return marketing_block(
+        agreement=agreement, window=window, counts=counts[agreement.id], committed=committed
     )
 
 
-def _decided(at: datetime) -> dict:
-    # Decided as of `at`: a clock stopped late after `at` was not yet known to be late.
-    late = late_q(at) & Q(due_at__lte=at)
-    return {"within": Count("id", filter=kept_q(at)), "breached": Count("id", filter=late)}
+# --- sales ------------------------------------------------------------------------------
 
 
-def _percentile_nearest_rank(values: list[int], share: float) -> int:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
-def _summary(middle: float | None, p90: float | None) -> tuple[int | None, int | None]:
-    """Median rounded half up, and the nearest-rank p90, as whole minutes."""
-    if middle is None:
-        return None, None
-    return math.floor(middle + 0.5), int(p90)
-
-
-def minutes_summaries(touched) -> tuple[tuple, dict]:
-    """((median, p90) over all, {owner: (median, p90)}) of the stored `touch_minutes`.
-
-    PostgreSQL computes them (percentile_cont for the median, percentile_disc for the
-    nearest-rank p90); elsewhere the same definitions run over the stored integers.
-    """
-    if connection.vendor == "postgresql":
-        return summaries_in_sql(touched)
-    return summaries_in_python(touched)
-
-
-def summaries_in_sql(touched) -> tuple[tuple, dict]:
-    figures = {
-        "middle": PercentileCont("touch_minutes", 0.5),
-        "p90": PercentileDisc("touch_minutes", 0.9),
+def _owner_rows(month: MonthTally) -> dict:
+    return {
+        owner: {
+            "leads": t.delivered_qualified,
+            "within": t.within,
+            "breached": t.breached,
+            "minutes": t.minutes,
+        }
+        for owner, t in month.owners.items()
     }
-    overall = touched.aggregate(**figures)
-    rows = touched.values("lead__owner__username").annotate(**figures).order_by()
-    return _summary(overall["middle"], overall["p90"]), {
-        row["lead__owner__username"]: _summary(row["middle"], row["p90"]) for row in rows
-    }
-
-
-def summaries_in_python(touched) -> tuple[tuple, dict]:
-    by_owner: dict = {}
-    for owner, minutes in touched.values_list("lead__owner__username", "touch_minutes"):
-        by_owner.setdefault(owner, []).append(minutes)
-    every = [m for values in by_owner.values() for m in values]
-
-    def summary(values):
-        if not values:
-            return None, None
-        return math.floor(median(values) + 0.5), _percentile_nearest_rank(values, 0.9)
-
-    return summary(every), {owner: summary(values) for owner, values in by_owner.items()}
 
 
 def sales_by_owner(
     *, agreement: Agreement, window: MonthWindow, at: datetime
 ) -> tuple[dict, tuple]:
-    """({username or None: {leads, within, breached, minutes}}, (median, p90) of all) from
-    four grouped queries; `minutes` is the owner's (median, p90)."""
-    owners: dict = {}
-
-    def row(owner):
-        return owners.setdefault(
-            owner, {"leads": 0, "within": 0, "breached": 0, "minutes": (None, None)}
-        )
-
-    leads = (
-        Lead.objects.filter(
-            terms__agreement=agreement,
-            qualifies=True,
-            received_at__gte=window.start,
-            received_at__lt=window.end,
-        )
-        .values("owner__username")
-        .annotate(leads=Count("id"))
-        .order_by()
-    )
-    for item in leads:
-        row(item["owner__username"])["leads"] = item["leads"]
-    clocks = _first_touch_clocks(agreement, window)
-    decided = clocks.values("lead__owner__username").annotate(**_decided(at)).order_by()
-    for item in decided:
-        entry = row(item["lead__owner__username"])
-        entry["within"], entry["breached"] = item["within"], item["breached"]
-    touched = clocks.filter(
-        stop_reason__in=Clock.TOUCH_STOPS, stopped_at__lte=at, touch_minutes__isnull=False
-    )
-    overall, by_owner = minutes_summaries(touched)
-    for owner, summary in by_owner.items():
-        row(owner)["minutes"] = summary
-    return owners, overall
+    """({username or None: {leads, within, breached, minutes}}, (median, p90) of all);
+    `minutes` is the owner's (median, p90)."""
+    month = month_tallies(agreement=agreement, windows=[window], at=at)[0]
+    return _owner_rows(month), month.total.minutes
 
 
-def sales_figures(*, owners: dict, minutes: tuple, agreement: Agreement, month: str) -> dict:
-    middle, p90 = minutes
-    within = sum(o["within"] for o in owners.values())
-    breached = sum(o["breached"] for o in owners.values())
-    flags = Flag.objects.filter(agreement=agreement, month=month).aggregate(
-        open_breaches=Count("id", filter=Q(kind__in=OPEN_BREACH_KINDS, state=Flag.State.OPEN)),
-        premature_abandons=Count("id", filter=Q(kind=Flag.Kind.PREMATURE_ABANDON)),
-    )
+def sales_block(month: MonthTally) -> dict:
+    """The `sales` object of the figures, from the month's tally."""
+    total = month.total
+    middle, p90 = total.minutes
     return {
-        "leads": sum(o["leads"] for o in owners.values()),
-        "touched_within_sla": within,
-        "breached": breached,
-        "compliance_percent": percent(within, within + breached),
+        "leads": total.delivered_qualified,
+        "touched_within_sla": total.within,
+        "breached": total.breached,
+        "compliance_percent": percent(total.within, total.within + total.breached),
         "median_first_touch_minutes": middle,
         "p90_first_touch_minutes": p90,
-        **flags,
+        "open_breaches": month.open_breaches,
+        "premature_abandons": month.premature_abandons,
     }
 
 
@@ -319,20 +232,121 @@ def sales_by_rep(*, owners: dict) -> list[dict]:
     return reps
 
 
+# --- the figures ------------------------------------------------------------------------
+
+
+def _both_sides(agreement: Agreement, window: MonthWindow, month: MonthTally) -> dict:
+    committed = month.logged_quota
+    if committed is None:
+        committed = agreement.monthly_quota
+    return {
+        "marketing": marketing_block(
+            agreement=agreement, window=window, counts=month.total.counts(), committed=committed
+        ),
+        "sales": sales_block(month),
+    }
+
+
 def compliance_for(*, agreement: Agreement, month: str, at: datetime) -> dict:
     """The body of GET /api/compliance/: both sides of the agreement for one month."""
     year, number = parse_month(month)
     calendar = agreement.calendar.as_work_calendar()
     window = month_window(calendar, year, number, at)
-    owners, minutes = sales_by_owner(agreement=agreement, window=window, at=at)
+    tally = month_tallies(agreement=agreement, windows=[window], at=at)[0]
     return {
         "month": window.name,
         "agreement": agreement.id,
         "timezone": agreement.calendar.timezone,
         "as_of": at,
-        "marketing": marketing_figures(agreement=agreement, window=window),
-        "sales": sales_figures(
-            owners=owners, minutes=minutes, agreement=agreement, month=window.name
-        ),
-        "by_rep": sales_by_rep(owners=owners),
+        **_both_sides(agreement, window, tally),
+        "by_rep": sales_by_rep(owners=_owner_rows(tally)),
+    }
+
+
+def compliance_trend(*, agreement: Agreement, months: list[str], at: datetime) -> list[dict]:
+    """Both sides of the agreement for each month of `months` (`YYYY-MM`), as of `at`.
+
+    One entry per month, in the order given: `{"month", "marketing", "sales"}`, each
+    side exactly as `compliance_for` of that month answers it (attainment, acceptance,
+    first-touch compliance, median and p90 minutes, status...; no `by_rep`). The cost is
+    a constant number of queries however many months (one statement on PostgreSQL).
+    A month that is not `YYYY-MM` within the supported years raises ValueError.
+    """
+    calendar = agreement.calendar.as_work_calendar()
+    windows = [month_window(calendar, *parse_month(name), at) for name in months]
+    tallies = month_tallies(agreement=agreement, windows=windows, at=at, by_owner=False)
+    return [
+        {"month": window.name, **_both_sides(agreement, window, tally)}
+        for window, tally in zip(windows, tallies, strict=True)
+    ]
+
+
+def compliance_trend_together(*, agreements, months: list[str], at: datetime) -> list[dict]:
+    """`compliance_trend` of several agreements at once, and of all of them together.
+
+    One entry per month, in the order given: `{"month", "marketing", "sales",
+    "agreements"}`. `agreements` lists each agreement's `{"agreement", "marketing",
+    "sales"}` in the order given, exactly as `compliance_trend` answers them. The
+    together sides add up the counts (the quota of the agreements in effect that month),
+    recompute the percentages, and take the median and p90 over every first touch of the
+    month (each agreement's month in its own calendar); they have no `status` and no
+    `expected_to_date`. A constant number of queries however many agreements and months.
+    """
+    agreements = list(agreements)
+    named = [parse_month(name) for name in months]
+    windows = {
+        a.id: [month_window(a.calendar.as_work_calendar(), y, m, at) for y, m in named]
+        for a in agreements
+    }
+    pairs = [(a.id, window) for a in agreements for window in windows[a.id]]
+    tallies, together = pairs_tallies(pairs=pairs, at=at)
+    found = dict(zip(pairs, tallies, strict=True))
+    entries = []
+    for index, (year, number) in enumerate(named):
+        sides = [
+            (a, _both_sides(a, windows[a.id][index], found[(a.id, windows[a.id][index])]))
+            for a in agreements
+        ]
+        name = month_name(year, number)
+        covering = [side for a, side in sides if a.in_effect_during(year, number)]
+        entries.append(
+            {
+                "month": name,
+                **_together([side for _, side in sides], covering, together.get(name)),
+                "agreements": [{"agreement": a.id, **side} for a, side in sides],
+            }
+        )
+    return entries
+
+
+def _together(sides: list[dict], covering: list[dict], minutes) -> dict:
+    def total(side: str, key: str, of=sides) -> int:
+        return sum(entry[side][key] for entry in of)
+
+    committed = total("marketing", "committed", covering)
+    qualified, accepted, rejected = (
+        total("marketing", key) for key in ("delivered_qualified", "accepted", "rejected")
+    )
+    within, breached = total("sales", "touched_within_sla"), total("sales", "breached")
+    middle, p90 = minutes or (None, None)
+    return {
+        "marketing": {
+            "committed": committed,
+            "delivered": total("marketing", "delivered"),
+            "delivered_qualified": qualified,
+            "attainment_percent": percent(qualified, committed),
+            "accepted": accepted,
+            "rejected": rejected,
+            "acceptance_percent": percent(accepted, accepted + rejected),
+        },
+        "sales": {
+            "leads": total("sales", "leads"),
+            "touched_within_sla": within,
+            "breached": breached,
+            "compliance_percent": percent(within, within + breached),
+            "median_first_touch_minutes": middle,
+            "p90_first_touch_minutes": p90,
+            "open_breaches": total("sales", "open_breaches"),
+            "premature_abandons": total("sales", "premature_abandons"),
+        },
     }

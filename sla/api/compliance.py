@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.timeparse import parse_month
-from sla.compliance import compliance_for, current_month
+from sla.compliance import MARKETING_STATUSES, compliance_for, current_month
 from sla.selectors import agreements_visible_to
 
 
@@ -18,11 +18,9 @@ class ComplianceQuery(serializers.Serializer):
 
     def validate_month(self, value):
         try:
-            year, _ = parse_month(value)
-        except ValueError:
-            raise serializers.ValidationError("Enter a month as YYYY-MM.") from None
-        if not 1970 <= year <= 2200:
-            raise serializers.ValidationError("Enter a month between 1970 and 2200.")
+            parse_month(value)
+        except ValueError as exc:  # the one parser's message: the form, or the range
+            raise serializers.ValidationError(str(exc)) from None
         return value
 
 
@@ -35,7 +33,11 @@ class MarketingFigures(serializers.Serializer):
     accepted = serializers.IntegerField()
     rejected = serializers.IntegerField()
     acceptance_percent = serializers.FloatField(allow_null=True)
-    status = serializers.ChoiceField(choices=["on_track", "at_risk", "missed", "met"])
+    status = serializers.ChoiceField(
+        choices=list(MARKETING_STATUSES.items()),
+        help_text="`not_in_effect`: the agreement covers no day of the month; `not_started`: "
+        "the month has not begun; else `on_track`, `at_risk`, `met` or (a closed month) `missed`.",
+    )
 
 
 class SalesFigures(serializers.Serializer):
