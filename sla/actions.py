@@ -19,6 +19,7 @@ from core.errors import RuleRefused
 from leads.csvfile import CsvFileError, CsvRow, parse_leads_csv, read_upload
 from leads.models import Lead, Touch
 from leads.services import leads as records
+from sla.checks.months import month_evaluations_reopen
 from sla.clocks import clock_start, clock_stop, clocks_stop_all, running_clock
 from sla.delivery import CREATED, ERROR, leads_deliver
 from sla.models import Agreement, Clock
@@ -126,6 +127,12 @@ def _locked(lead: Lead) -> Lead:
     )
 
 
+def _reopen_month(lead: Lead, now: datetime) -> None:
+    # A verdict on a lead of a closed month changes its acceptance: judge it again.
+    if hasattr(lead, "terms"):
+        month_evaluations_reopen(leads=[(lead.terms.agreement, lead.received_at)], now=now)
+
+
 def _refuse_if_closed(lead: Lead, action: str) -> None:
     if lead.closed_at is not None:
         since = lead.closed_at.isoformat()
@@ -190,6 +197,7 @@ def lead_acknowledge(*, lead: Lead, by: User, now: datetime) -> Lead:
     lead = _locked(lead)
     _refuse_if_closed(lead, "acknowledge")
     records.verdict_accept(lead=lead, by=by, at=now)
+    _reopen_month(lead, now)
     return lead
 
 
@@ -200,6 +208,7 @@ def lead_reject(*, lead: Lead, by: User, reason: str, note: str = "", now: datet
     lead = _locked(lead)
     _refuse_if_closed(lead, "reject")
     records.verdict_reject(lead=lead, by=by, reason=code, note=note, at=now)
+    _reopen_month(lead, now)
     _close(lead=lead, at=now, reason="rejected")
     _move_to(lead=lead, slug=REJECTED_STAGE, by=by, at=now, note=f"Rejected: {code.label}")
     lead.save()

@@ -2,6 +2,7 @@
 
 Every check is set-based and idempotent: running it again, or in two workers at once,
 flags each miss exactly once (claims, SKIP LOCKED, and the unique constraints on Flag).
+With nothing to flag each costs an indexed probe or O(agreements) (see sla/checks/months.py).
 `run_all_checks` runs them all; Celery beat calls it every minute (sla/tasks.py), and
 `manage.py run_sla_checks` calls it once.
 """
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from sla.checks.clocks import first_touch_at_risk, first_touch_breached, next_touch_breached
 from sla.checks.leads import premature_abandon
-from sla.checks.months import quality_shortfall, quota_at_risk, quota_shortfall
+from sla.checks.months import one_pass, quality_shortfall, quota_at_risk, quota_shortfall
 from sla.models import Flag
 
 logger = logging.getLogger(__name__)
@@ -54,12 +55,13 @@ def run_all_checks(*, at: datetime) -> dict[str, int]:
         raise ValueError("at must be timezone-aware")
     counts: dict[str, int] = {}
     failed = []
-    for kind, check in CHECKS.items():
-        try:
-            counts[str(kind)] = len(check(at=at))
-        except Exception:
-            logger.exception("check %s failed as of %s", kind, at.isoformat())
-            failed.append(str(kind))
+    with one_pass():
+        for kind, check in CHECKS.items():
+            try:
+                counts[str(kind)] = len(check(at=at))
+            except Exception:
+                logger.exception("check %s failed as of %s", kind, at.isoformat())
+                failed.append(str(kind))
     if failed:
         raise ChecksFailed(failed, counts)
     return counts

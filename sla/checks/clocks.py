@@ -1,6 +1,10 @@
 """The clock checks: first-touch warnings, and breaches of first- and next-touch clocks.
 
-Each pass is set-based:
+On PostgreSQL a pass is a probe of the partial indexes (nothing due: done), then one
+statement per batch that claims, flags and queues the outbox (sla/checks/setbased.py);
+what it leaves (clocks stopped late unseen, poisoned rows, rows a lead action held) goes
+through the portable path below, which SQLite always uses and which is the per-row
+reference the tests hold the statement equal to:
 1. select the candidate clocks with one indexed query (the partial indexes
    `clock_due_unflagged` and `clock_at_risk_unflagged`), locking them and their leads with
    SKIP LOCKED on PostgreSQL, so a second worker, or a lead action under way, is passed by
@@ -22,8 +26,10 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from calendars.engine import WorkCalendar
 from leads.models import Lead
+from sla.checks.setbased import clocks_flag, clocks_left
 from sla.flags import ClockFacts, at_risk_flag, breach_flag, flags_insert, stop_note
 from sla.models import AT_RISK_UNCLAIMED, BREACH_UNCLAIMED, STOPPED_LATE, Clock, Flag
+from sla.notify.recipients import notifications_queue
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +108,7 @@ def _stopped_late(kind: str, at: datetime) -> QuerySet:
 
 
 def _breaches(kind: str, at: datetime) -> list[Flag]:
+    """The breach claim of the portable path (SQLite, and the reference in the tests)."""
     claim = {"breached_at": F("due_at")}
     created = _flag_clocks(
         candidates=_due(kind, at),
@@ -132,14 +139,47 @@ def _breaches(kind: str, at: datetime) -> list[Flag]:
     )
 
 
+def _set_based() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _breaches_set_based(kind: str, at: datetime) -> list[Flag]:
+    # Nothing due is the common case: one probe of the partial indexes, and done.
+    if not clocks_left(what="breach", clock_kind=kind, at=at):
+        return []
+    created = clocks_flag(what="breach", clock_kind=kind, at=at)
+    # Left unclaimed: clocks stopped late unseen (the checks were down; the note needs the
+    # calendar engine), poisoned rows (to log), rows a lead action held. Rare: the same
+    # probe, and the portable path only when it finds any.
+    if clocks_left(what="breach", clock_kind=kind, at=at):
+        created += _breaches(kind, at)
+    return created
+
+
 def first_touch_breached(*, at: datetime) -> list[Flag]:
     """First-touch clocks whose due time passed untouched (or that stopped late unseen)."""
+    if _set_based():
+        return _breaches_set_based(Clock.Kind.FIRST_TOUCH, at)
     return _breaches(Clock.Kind.FIRST_TOUCH, at)
 
 
 def next_touch_breached(*, at: datetime) -> list[Flag]:
     """Next-touch clocks whose due time passed with no new touch (or stopped late unseen)."""
+    if _set_based():
+        return _breaches_set_based(Clock.Kind.NEXT_TOUCH, at)
     return _breaches(Clock.Kind.NEXT_TOUCH, at)
+
+
+def at_risk_portable(at: datetime) -> list[Flag]:
+    """The at-risk claim of the portable path (SQLite, and the reference in the tests)."""
+    candidates = Clock.objects.filter(AT_RISK_UNCLAIMED).at_risk(at).order_by("at_risk_at")
+    return _flag_clocks(
+        candidates=candidates,
+        fields=ROW_FIELDS,
+        build=lambda row: at_risk_flag(ClockFacts.from_row(row), at=at),
+        claim={"at_risk_flagged_at": F("at_risk_at")},
+        at=at,
+    )
 
 
 def first_touch_at_risk(*, at: datetime) -> list[Flag]:
@@ -148,20 +188,45 @@ def first_touch_at_risk(*, at: datetime) -> list[Flag]:
     Also settles warnings whose clock has stopped since (touched in time, or closed):
     one UPDATE over the open warnings, dated when the clock stopped.
     """
-    candidates = Clock.objects.filter(AT_RISK_UNCLAIMED).at_risk(at).order_by("at_risk_at")
-    created = _flag_clocks(
-        candidates=candidates,
-        fields=ROW_FIELDS,
-        build=lambda row: at_risk_flag(ClockFacts.from_row(row), at=at),
-        claim={"at_risk_flagged_at": F("at_risk_at")},
-        at=at,
-    )
+    if _set_based():
+        created = []
+        if clocks_left(what="at_risk", clock_kind=Clock.Kind.FIRST_TOUCH, at=at):
+            created = clocks_flag(
+                what="at_risk",
+                clock_kind=Clock.Kind.FIRST_TOUCH,
+                at=at,
+                queue=lambda flags: notifications_queue(flags=flags, at=at),
+            )
+            if clocks_left(what="at_risk", clock_kind=Clock.Kind.FIRST_TOUCH, at=at):
+                created += at_risk_portable(at)  # poisoned rows to log, rows held by an action
+    else:
+        created = at_risk_portable(at)
+    _settle_stopped_warnings()
+    return created
+
+
+RESOLVED_NOTE = "the first-touch clock stopped: the warning no longer applies"
+# Open warnings (the index on state and kind), each clock by its key: no ORM compile.
+SETTLE_SQL = """
+UPDATE sla_flag f SET state = 'resolved', resolved_at = c.stopped_at, resolution_note = %s
+FROM sla_clock c
+WHERE f.kind = 'first_touch_at_risk' AND f.state = 'open' AND c.id = f.clock_id
+  AND c.state = 'stopped'
+"""
+
+
+def _settle_stopped_warnings() -> None:
+    """Resolve warnings whose clock stopped since (touched in time, or closed), dated
+    when it stopped; clock_stop settles them itself, this is the backstop."""
+    if _set_based():
+        with connection.cursor() as cursor:
+            cursor.execute(SETTLE_SQL, [RESOLVED_NOTE])
+        return
     stopped_at = Clock.objects.filter(pk=OuterRef("clock_id")).values("stopped_at")[:1]
     Flag.objects.filter(
         kind=Flag.Kind.FIRST_TOUCH_AT_RISK, state=Flag.State.OPEN, clock__state=Clock.State.STOPPED
     ).update(
         state=Flag.State.RESOLVED,
         resolved_at=Subquery(stopped_at),
-        resolution_note="the first-touch clock stopped: the warning no longer applies",
+        resolution_note=RESOLVED_NOTE,
     )
-    return created

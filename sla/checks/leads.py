@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -72,6 +72,30 @@ def premature_abandon_flag(row: dict, *, at: datetime) -> Flag:
     )
 
 
+# Is there any? The question `_candidates` asks, as one statement PostgreSQL plans in a
+# fraction of the time of the six-way join that then reads the rows (a pass with nothing
+# to flag is the common case), walking the partial index `lead_abandoned` in its order.
+PROBE = """
+SELECT (
+    SELECT l.id FROM leads_lead l JOIN sla_leadterms t ON t.lead_id = l.id
+    WHERE l.abandoned_at IS NOT NULL AND l.abandoned_at <= %(at)s
+      AND (SELECT count(*) FROM leads_touch h WHERE h.lead_id = l.id) < t.attempts_required
+      AND NOT EXISTS (
+          SELECT 1 FROM sla_flag f WHERE f.lead_id = l.id AND f.kind = 'premature_abandon'
+      )
+    ORDER BY l.abandoned_at LIMIT 1
+) IS NOT NULL
+"""
+
+
+def _any_candidate(at: datetime) -> bool:
+    if connection.vendor != "postgresql":
+        return True  # the candidate query itself answers as fast here
+    with connection.cursor() as cursor:
+        cursor.execute(PROBE, {"at": at})
+        return cursor.fetchone()[0]
+
+
 def premature_abandon(*, at: datetime) -> list[Flag]:
     """Leads abandoned (by a manager's override) before the agreed attempts, not flagged yet.
 
@@ -79,6 +103,8 @@ def premature_abandon(*, at: datetime) -> list[Flag]:
     unique constraint `flag_premature_abandon_once` stops any second copy.
     """
     created: list[Flag] = []
+    if not _any_candidate(at):
+        return created
     while True:
         with transaction.atomic():
             locked = _candidates(at).select_for_update(skip_locked=True, no_key=True, of=("self",))

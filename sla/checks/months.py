@@ -5,17 +5,29 @@ agreement is judged in its own calendar's month; the queries are one per distinc
 window (grouped by agreement), so they grow with calendars, not with flags or leads.
 A month flag names the month it measures; quota and quality flags are dated at the
 month's end (local midnight of the next 1st), the pacing warning when it was noticed.
+
+With nothing to flag a pass reads no lead: the running month's pace is judged against
+the last count kept in PacingTally while that count still proves it on pace, and a
+closed month's counts are kept in MonthEvaluation once counted. The commitment and the
+bars are read fresh each pass, so changing them needs no recount; what changes a closed
+month's counts (a lead delivered into it late, a verdict on one of its leads, removed
+leads) marks its evaluation stale through `month_evaluations_reopen`, under the row's
+lock, so a pass counting at that moment either sees the change or is counted again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
-from calendars.months import month_of
-from core.timeparse import local_text, month_before
+from django.db import transaction
+
+from calendars.months import month_bounds, month_of
+from core.timeparse import local_text, month_before, month_text
 from sla.compliance import (
     MonthWindow,
     acceptance_below_bar,
@@ -27,19 +39,48 @@ from sla.compliance import (
     percent,
 )
 from sla.flags import flags_insert
-from sla.models import Agreement, Flag, PacingTally
+from sla.models import Agreement, Flag, MonthEvaluation, PacingTally
 
 logger = logging.getLogger(__name__)
 
 
-def _windows(*, at: datetime, closed: bool, kind: str) -> list[tuple[Agreement, MonthWindow]]:
-    """(agreement, month) pairs to judge: this month, or the one that last closed.
+# --- one pass: what the three month checks share -----------------------------------------
 
-    Only agreements in effect that month, and not yet flagged with `kind` for it.
-    """
+_PASS: ContextVar[dict | None] = ContextVar("month_checks_pass", default=None)
+
+
+@contextmanager
+def one_pass():
+    """Within it (run_all_checks), the month checks read the agreements, their calendars
+    and the commitments once, not once each: nothing in a pass changes them."""
+    token = _PASS.set({})
+    try:
+        yield
+    finally:
+        _PASS.reset(token)
+
+
+def _shared(key, compute: Callable):
+    store = _PASS.get()
+    if store is None:
+        return compute()
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
+def _committed(agreements: list[Agreement], month: str) -> dict[int, int]:
+    key = ("committed", month, frozenset(a.id for a in agreements))
+    return _shared(key, lambda: committed_quotas(agreements=agreements, month=month))
+
+
+def _in_effect(*, at: datetime, closed: bool) -> list[tuple[Agreement, MonthWindow]]:
+    """(agreement, month) pairs in effect: this month, or the one that last closed."""
     pairs = []
     calendars: dict = {}
-    for agreement in Agreement.objects.select_related("calendar"):
+    for agreement in _shared(
+        "agreements", lambda: list(Agreement.objects.select_related("calendar"))
+    ):
         try:
             if agreement.calendar_id not in calendars:
                 calendars[agreement.calendar_id] = agreement.calendar.as_work_calendar()
@@ -51,6 +92,15 @@ def _windows(*, at: datetime, closed: bool, kind: str) -> list[tuple[Agreement, 
                 pairs.append((agreement, month_window(calendar, year, month, at)))
         except Exception:
             logger.exception("month check skipped agreement %s", agreement.id)
+    return pairs
+
+
+def _windows(*, at: datetime, closed: bool, kind: str) -> list[tuple[Agreement, MonthWindow]]:
+    """(agreement, month) pairs to judge: this month, or the one that last closed.
+
+    Only agreements in effect that month, and not yet flagged with `kind` for it.
+    """
+    pairs = _shared(("pairs", at, closed), lambda: _in_effect(at=at, closed=closed))
     flagged = set(
         Flag.objects.filter(kind=kind, agreement__in=[a.id for a, _ in pairs]).values_list(
             "agreement_id", "month"
@@ -59,22 +109,28 @@ def _windows(*, at: datetime, closed: bool, kind: str) -> list[tuple[Agreement, 
     return [(a, w) for a, w in pairs if (a.id, w.name) not in flagged]
 
 
+def _live_counts(agreements: list[Agreement], window: MonthWindow, at: datetime) -> dict:
+    ids = [a.id for a in agreements]
+    return marketing_counts(agreement_ids=ids, start=window.start, end=window.end)
+
+
 def _judge(
     *,
     pairs: list,
     at: datetime,
     build: Callable[[Agreement, MonthWindow, dict, int], Flag | None],
     counted: Callable | None = None,
+    count: Callable[[list[Agreement], MonthWindow, datetime], dict] = _live_counts,
 ) -> list[Flag]:
     """Count each month window's leads in one query, and build the flags that are due."""
     groups = defaultdict(list)
     for agreement, window in pairs:
         groups[(window.start, window.end, window.name)].append((agreement, window))
     flags = []
-    for (start, end, name), members in groups.items():
+    for (_start, _end, name), members in groups.items():
         agreements = [agreement for agreement, _ in members]
-        counts = marketing_counts(agreement_ids=[a.id for a in agreements], start=start, end=end)
-        committed = committed_quotas(agreements=agreements, month=name)
+        counts = count(agreements, members[0][1], at)
+        committed = _committed(agreements, name)
         for agreement, window in members:
             if counted is not None:
                 counted(agreement, window, counts[agreement.id])
@@ -149,7 +205,7 @@ def _behind_tally(pairs: list) -> list:
         by_month[window.name].append(agreement)
     committed = {}
     for name, agreements in by_month.items():
-        for agreement_id, quota in committed_quotas(agreements=agreements, month=name).items():
+        for agreement_id, quota in _committed(agreements, name).items():
             committed[(agreement_id, name)] = quota
     keep = []
     for agreement, window in open_pairs:
@@ -193,7 +249,7 @@ def quota_shortfall(*, at: datetime) -> list[Flag]:
         )
 
     pairs = _windows(at=at, closed=True, kind=Flag.Kind.QUOTA_SHORTFALL)
-    return _judge(pairs=pairs, at=at, build=build)
+    return _judge(pairs=pairs, at=at, build=build, count=_closed_counts)
 
 
 def quality_shortfall(*, at: datetime) -> list[Flag]:
@@ -218,4 +274,97 @@ def quality_shortfall(*, at: datetime) -> list[Flag]:
         )
 
     pairs = _windows(at=at, closed=True, kind=Flag.Kind.QUALITY_SHORTFALL)
-    return _judge(pairs=pairs, at=at, build=build)
+    return _judge(pairs=pairs, at=at, build=build, count=_closed_counts)
+
+
+# --- the counts of closed months, kept ---------------------------------------------------
+
+COUNTED = ("delivered", "qualified", "accepted", "rejected")
+
+
+def _as_counts(evaluation: MonthEvaluation) -> dict:
+    return {
+        "delivered": evaluation.delivered,
+        "delivered_qualified": evaluation.qualified,
+        "accepted": evaluation.accepted,
+        "rejected": evaluation.rejected,
+    }
+
+
+def _closed_counts(agreements: list[Agreement], window: MonthWindow, at: datetime) -> dict:
+    """The counts of one closed month per agreement: kept ones, else counted and kept.
+
+    1. Read the evaluations of the month; a fresh one is the answer.
+    2. For the others, upsert a stale row first: that locks it (until commit) against
+       `month_evaluations_reopen`, so a change either commits before the count below
+       starts (and is counted) or waits and marks the new row stale again.
+    3. Count those agreements' leads in one query and store the counts, fresh.
+    """
+    kept = {
+        e.agreement_id: e
+        for e in MonthEvaluation.objects.filter(
+            agreement__in=[a.id for a in agreements], month=window.name, stale=False
+        )
+    }
+    counts = {agreement_id: _as_counts(e) for agreement_id, e in kept.items()}
+    todo = sorted(a.id for a in agreements if a.id not in kept)
+    if not todo:
+        return counts
+    with transaction.atomic():
+        _evaluations_upsert([MonthEvaluation(agreement_id=i, month=window.name) for i in todo])
+        live = marketing_counts(agreement_ids=todo, start=window.start, end=window.end)
+        _evaluations_upsert(
+            [
+                MonthEvaluation(
+                    agreement_id=agreement_id,
+                    month=window.name,
+                    stale=False,
+                    delivered=live[agreement_id]["delivered"],
+                    qualified=live[agreement_id]["delivered_qualified"],
+                    accepted=live[agreement_id]["accepted"],
+                    rejected=live[agreement_id]["rejected"],
+                    counted_at=at,
+                )
+                for agreement_id in todo
+            ]
+        )
+    counts.update(live)
+    return counts
+
+
+def _evaluations_upsert(rows: list[MonthEvaluation]) -> None:
+    # In (agreement, month) order everywhere, so two writers lock rows in the same order.
+    rows = sorted(rows, key=lambda e: (e.agreement_id, e.month))
+    MonthEvaluation.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["agreement", "month"],
+        update_fields=["stale", *COUNTED, "counted_at"],
+    )
+
+
+def month_evaluations_reopen(*, leads: Iterable[tuple[Agreement, datetime]], now: datetime) -> int:
+    """Mark stale the evaluations of the closed months these leads belong to.
+
+    `leads` are (agreement, received_at) of leads just delivered, given a verdict or
+    otherwise changed, in the caller's transaction; the agreements' calendars should be
+    loaded. Leads of the running month (the common case) cost nothing. Returns how many
+    months were marked.
+    """
+    months = set()
+    running_since: dict[int, datetime] = {}  # the running month's first instant, per agreement
+    for agreement, received_at in leads:
+        if agreement.id not in running_since:
+            calendar = agreement.calendar.as_work_calendar()
+            running_since[agreement.id] = month_bounds(calendar, *month_of(calendar, now))[0]
+        if received_at < running_since[agreement.id]:  # one comparison for most leads
+            months.add((agreement.id, month_text(received_at, agreement.calendar.timezone)))
+    if months:
+        stale = [MonthEvaluation(agreement_id=a, month=m, counted_at=now) for a, m in months]
+        _evaluations_upsert(stale)
+    return len(months)
+
+
+def month_evaluations_reopen_all() -> int:
+    """Every closed month is counted again (delivered leads were removed)."""
+    return MonthEvaluation.objects.filter(stale=False).update(stale=True)

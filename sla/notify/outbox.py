@@ -1,6 +1,9 @@
 """The sender: claims due outbox rows, sends each with its key as idempotency key, and
 marks it sent, or puts it back with a backoff until it has failed MAX_ATTEMPTS times.
 A crash between flagging and sending loses nothing.
+
+Also BREACH_OUTBOX: the outbox rows of breach flags as SQL, for the set-based checks
+(sla/checks/setbased.py) to queue them in the statement that raises the flags.
 """
 
 from __future__ import annotations
@@ -58,6 +61,70 @@ def _send_chat(row: Notification) -> None:
 
 
 SENDERS = {Notification.Channel.EMAIL: _send_email, Notification.Channel.CHAT: _send_chat}
+
+# The rule of sla.notify.recipients.notifications_queue for breach flags (which go at
+# once, so no calendar is needed), as CTEs following a `flags` CTE of new flags rows.
+# tests/sla/test_checks_setbased.py holds the rows equal to notifications_queue's.
+# Parameters: %(at)s, %(flag_kind)s and %(kind_label)s (the kind's display name).
+BREACH_OUTBOX = r"""
+, recipients AS (  -- the owner, and the sales managers of the flag's team
+    SELECT f.id AS flag_id, f.owner_id AS user_id FROM flags f WHERE f.owner_id IS NOT NULL
+    UNION
+    SELECT f.id, m.user_id FROM flags f
+    JOIN accounts_team_members m ON m.team_id = f.team_id
+    JOIN accounts_user mu ON mu.id = m.user_id AND mu.role = 'sales_manager'
+), choices AS (  -- each person's preference for the kind, else e-mail at once and chat
+    SELECT r.flag_id, u.id AS user_id, u.username, u.email, u.is_active,
+           COALESCE(p.email, 'at_once') AS email_choice, COALESCE(p.chat, true) AS chat
+    FROM recipients r
+    JOIN accounts_user u ON u.id = r.user_id
+    LEFT JOIN accounts_notificationpreference p
+      ON p.user_id = r.user_id AND p.kind = %(flag_kind)s
+), audience AS (  -- per flag: who it concerns, and who of them wants it on the chat
+    SELECT c.flag_id, count(*) AS people,
+           string_agg(c.username, ', ' ORDER BY c.username COLLATE "C")
+             FILTER (WHERE c.chat AND c.is_active) AS names
+    FROM choices c GROUP BY c.flag_id
+), messages AS (
+    SELECT f.id, f.detail, f.month, o.username AS owner_name, team.chat_webhook_url AS url,
+           'lead #' || f.lead_id || ' ' || label.text AS about,
+           who.names, COALESCE(who.people, 0) AS people
+    FROM flags f
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN l.company <> '' THEN n.name || ' (' || l.company || ')' ELSE n.name END
+        FROM leads_lead l
+        CROSS JOIN LATERAL (
+            SELECT COALESCE(NULLIF(btrim(l.first_name || ' ' || l.last_name, E' \t\n\r\f\v'),
+                                   ''), l.email) AS name
+        ) n
+        WHERE l.id = f.lead_id OFFSET 0
+    ) label(text)
+    LEFT JOIN accounts_user o ON o.id = f.owner_id
+    LEFT JOIN accounts_team team ON team.id = f.team_id
+    LEFT JOIN audience who ON who.flag_id = f.id
+), outbox AS (
+    INSERT INTO sla_notification (key, channel, state, flag_id, recipient_id, address, subject,
+                                  body, not_before, attempts, last_error, created_at, sent_at)
+    SELECT m.id || ':email:' || c.user_id, 'email', 'pending', m.id, c.user_id, c.email,
+           left('[slaops] ' || %(kind_label)s || ': ' || m.about, 300),
+           m.detail || E'\n\nFlag #' || m.id || ', ' || m.month || ', ' || m.about
+             || COALESCE(E'\nOwner: ' || m.owner_name, ''),
+           %(at)s, 0, '', %(at)s, NULL::timestamptz
+    FROM messages m
+    JOIN choices c ON c.flag_id = m.id
+    WHERE c.email_choice = 'at_once' AND c.email <> '' AND c.is_active
+    UNION ALL
+    SELECT left(m.id || ':chat:' || m.url, 200), 'chat', 'pending', m.id, NULL::bigint, m.url,
+           left('[slaops] ' || %(kind_label)s || ': ' || m.about, 300),
+           '*' || %(kind_label)s || '*: ' || m.detail
+             || COALESCE(' (owner: ' || m.owner_name || ')', '')
+             || COALESCE(' For: ' || m.names || '.', ''),
+           %(at)s, 0, '', %(at)s, NULL::timestamptz
+    FROM messages m
+    WHERE m.url <> '' AND (m.names IS NOT NULL OR m.people = 0)
+    ON CONFLICT (key) DO NOTHING
+)
+"""
 
 
 def _claim(*, at: datetime, limit: int) -> list[Notification]:
