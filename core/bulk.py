@@ -4,24 +4,35 @@ The checks write thousands of flags and outbox rows in a catch-up pass. On Postg
 the rows go as one array per column through `unnest` (one statement, a handful of
 parameters, no per-value preparation in Python); elsewhere through `bulk_create`. Plain
 columns (text, numbers, booleans, datetimes, foreign key ids) and JSON are supported.
+
+`copy_insert` is the intake's path: COPY FROM STDIN, with the new ids reserved from the
+table's sequence first when the caller needs them (leads, whose terms and clocks follow).
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
+from operator import itemgetter
 
 from django.db import connection
 
 
-def _columns(model) -> dict:
-    """Every column the INSERT may name: all but an auto-incremented primary key."""
+def _columns(model, row: dict | None = None) -> dict:
+    """Every column the INSERT may name: all but an auto-incremented primary key (unless
+    the row gives it: an id reserved from the sequence)."""
     auto = ("AutoField", "BigAutoField", "SmallAutoField")
     return {
         f.attname: f
         for f in model._meta.concrete_fields
-        if not (f.primary_key and f.get_internal_type() in auto)
+        if not (f.primary_key and f.get_internal_type() in auto and f.attname not in (row or ()))
     }
+
+
+class Sql(str):
+    """A value written as SQL, not sent as a parameter (our own text, never user input):
+    `currval(...)`, the id of the lead just inserted by the statement before."""
 
 
 def _same(column: list) -> bool:
@@ -40,12 +51,32 @@ def bulk_insert(
         return []
     if returning_ids and ignore_conflicts:
         raise ValueError("ids of rows a conflict may have skipped cannot be matched to rows")
-    fields = _columns(model)
-    defaults = {name: f.get_default() for name, f in fields.items() if name not in rows[0]}
     if connection.vendor != "postgresql":
+        fields = _columns(model)
+        defaults = {name: f.get_default() for name, f in fields.items() if name not in rows[0]}
         objects = [model(**{**defaults, **row}) for row in rows]
         model.objects.bulk_create(objects, ignore_conflicts=ignore_conflicts)
         return [obj.pk for obj in objects] if returning_ids else []
+    sql, params = insert_statement(
+        model, rows, ignore_conflicts=ignore_conflicts, returning_ids=returning_ids
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()] if returning_ids else []
+
+
+def insert_statement(
+    model,
+    rows: Sequence[dict],
+    *,
+    ignore_conflicts: bool = False,
+    returning_ids: bool = False,
+    returning: Sequence[str] = (),
+) -> tuple[str, list]:
+    """The PostgreSQL `INSERT ... SELECT ... FROM unnest(...)` of `bulk_insert`; a `Sql`
+    value (the same in every row) is written into the statement."""
+    fields = _columns(model, rows[0])
+    defaults = {name: f.get_default() for name, f in fields.items() if name not in rows[0]}
     # A column with one value for every row (a state, the instant of the pass) goes as
     # one parameter, not an array: the statement PostgreSQL parses stays small.
     values = {name: [row[name] for row in rows] for name in rows[0]}
@@ -59,7 +90,7 @@ def bulk_insert(
     constants.update(defaults)
     arrays = {name: column for name, column in values.items() if name not in constants}
     if not arrays:  # unnest needs one array to count the rows by
-        first = next(iter(values))
+        first = next(name for name in values if not isinstance(constants[name], Sql))
         arrays[first] = values[first]
         del constants[first]
     quote = connection.ops.quote_name
@@ -70,9 +101,14 @@ def bulk_insert(
     def cast(name: str) -> str:
         return "::jsonb" if name in json_columns else ""
 
+    def constant(name: str) -> str:
+        value = constants[name]
+        written = f"({value})" if isinstance(value, Sql) else "%s"
+        return f"{written}::{db_type(name)}{cast(name)}"
+
     selected = [
         *(f"u.{quote(name)}{cast(name)}" for name in arrays),
-        *(f"%s::{db_type(name)}{cast(name)}" for name in constants),
+        *(constant(name) for name in constants),
     ]
     unnested = ", ".join(f"%s::{db_type(name)}[]" for name in arrays)
     aliases = ", ".join(quote(name) for name in arrays)
@@ -84,11 +120,196 @@ def bulk_insert(
         f"INSERT INTO {table} ({columns}) SELECT {', '.join(selected)}"  # noqa: S608
         f" FROM unnest({unnested}) AS u({aliases})"
     )
-    params = [*constants.values(), *arrays.values()]
+    params = [*(v for v in constants.values() if not isinstance(v, Sql)), *arrays.values()]
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
     if returning_ids:
-        sql += f" RETURNING {quote(model._meta.pk.column)}"
+        returning = [model._meta.pk.attname, *returning]
+    if returning:
+        column = {f.attname: f.column for f in model._meta.concrete_fields}
+        sql += " RETURNING " + ", ".join(quote(column[name]) for name in returning)
+    return sql, params
+
+
+def insert_together(statements: Sequence[tuple], *, returning: Sequence[str] = ()) -> list[tuple]:
+    """Several (model, rows) inserts sent in one round trip (PostgreSQL); the `returning`
+    columns of the last one's rows come back."""
+    statements = [(model, rows) for model, rows in statements if rows]
+    sql, params = [], []
+    for index, (model, rows) in enumerate(statements):
+        last = index == len(statements) - 1
+        build = _values_statement if len(rows) == 1 else insert_statement
+        text, values = build(model, rows, returning=returning if last else ())
+        sql.append(text)
+        params.extend(values)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()] if returning_ids else []
+        cursor.execute(";\n".join(sql), params)
+        return cursor.fetchall() if returning else []
+
+
+def _values_statement(model, rows: Sequence[dict], *, returning: Sequence[str] = ()):
+    """`INSERT ... VALUES (...)` of one row: PostgreSQL types each value by its column."""
+    [row] = rows
+    fields = _columns(model, row)
+    values = {name: row.get(name, _UNSET) for name in fields}
+    quote = connection.ops.quote_name
+    columns, written, params = [], [], []
+    for name, value in values.items():
+        field = fields[name]
+        if value is _UNSET:
+            value = field.get_default()
+        if field.get_internal_type() == "JSONField" and value is not None:
+            value = json.dumps(value)
+        columns.append(quote(field.column))
+        if isinstance(value, Sql):
+            written.append(f"({value})")
+        else:
+            written.append("%s")
+            params.append(value)
+    column = {f.attname: f.column for f in model._meta.concrete_fields}
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)})"  # noqa: S608
+        f" VALUES ({', '.join(written)})"
+    )
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(column[name]) for name in returning)
+    return sql, params
+
+
+def sequence_current(model) -> Sql:
+    """The id this session's last INSERT into the model's table took (PostgreSQL)."""
+    table, column = model._meta.db_table, model._meta.pk.column
+    return Sql(f"currval(pg_get_serial_sequence('{table}', '{column}'))")
+
+
+# --- COPY: the intake's path for thousands of rows ---------------------------------------------
+
+
+_UNSET = object()
+
+
+def _copy_text(value) -> str:
+    """One value in COPY's text format (NULL is \\N; backslash, tab and newlines escaped)."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        text = value
+    elif hasattr(value, "isoformat"):
+        return value.isoformat()
+    else:
+        text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t")
+        text = text.replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _json_encoder():
+    """JSON as COPY text; one object shared by many rows (a batch's score explanation)
+    is encoded once."""
+    seen: dict[int, tuple[object, str]] = {}
+
+    def encode(value) -> str:
+        if value is None:
+            return "\\N"
+        found = seen.get(id(value))
+        if found is not None and found[0] is value:
+            return found[1]
+        text = _copy_text(json.dumps(value))
+        seen[id(value)] = (value, text)  # the value is kept, so its id is not reused
+        return text
+
+    return encode
+
+
+def reserve_ids(model, count: int) -> list[int]:
+    """`count` new primary keys from the table's sequence (PostgreSQL), in one query."""
+    if count <= 0:
+        return []
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _text_cell(value) -> str:
+    return "\\N" if value is None else _copy_text(value)
+
+
+def _instant_cell(value) -> str:
+    return "\\N" if value is None else value.isoformat()
+
+
+def _number_cell(value) -> str:
+    return "\\N" if value is None else str(value)
+
+
+_NUMBERS = {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField"}
+_NUMBERS |= {"PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField"}
+_NUMBERS |= {"ForeignKey", "OneToOneField"}
+
+
+def _cell_encoder(field):
+    """How one column's values are written for COPY, chosen once per column."""
+    kind = field.get_internal_type()
+    if kind == "JSONField":
+        return _json_encoder()
+    if kind == "DateTimeField":
+        return _instant_cell
+    target = getattr(field, "target_field", field)
+    if kind in _NUMBERS and target.get_internal_type() in _NUMBERS:
+        return _number_cell
+    return _text_cell
+
+
+def copy_insert(model, rows: Sequence[dict], *, returning_ids: bool = False) -> list[int]:
+    """Insert `rows` (dicts of attname → value, every row the same keys) with COPY on
+    PostgreSQL: the fastest way in, one round trip however many rows. Missing columns
+    take the field default. Elsewhere, `bulk_insert`.
+
+    With `returning_ids` the ids are taken from the sequence first (one more query) and
+    returned in row order.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        return bulk_insert(model, rows, returning_ids=returning_ids)
+    fields = _columns(model)
+    names = list(rows[0])
+    defaults = {name: f.get_default() for name, f in fields.items() if name not in rows[0]}
+    ids = reserve_ids(model, len(rows)) if returning_ids else []
+    # Column by column: one holding the same object in every row (the instant of the
+    # delivery, its stage, None) is written once, into a suffix every line shares.
+    varying, fixed, cells = [], {}, []
+    for name in names:
+        column = list(map(itemgetter(name), rows))
+        encode = _cell_encoder(fields[name])
+        if len(set(map(id, column))) == 1:
+            fixed[name] = encode(column[0])
+        else:
+            varying.append(name)
+            cells.append(list(map(encode, column)))
+    for name, value in defaults.items():
+        fixed[name] = _cell_encoder(fields[name])(value)
+    if returning_ids:
+        cells.append(list(map(str, ids)))
+    if fixed:
+        cells.append(["\t".join(fixed.values())] * len(rows))
+    data = "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n"
+    quote = connection.ops.quote_name
+    columns = [fields[name].column for name in varying]
+    if returning_ids:
+        columns.append(model._meta.pk.column)
+    columns += [fields[name].column for name in fixed]
+    sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    # Django's errors (IntegrityError for a unique key), as for any other statement.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        cursor.copy_expert(sql, io.StringIO(data))
+    return ids

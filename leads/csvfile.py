@@ -118,6 +118,7 @@ def iter_leads_csv(
     if errors:
         yield None, errors
         return
+    plan = _plan(columns)
     count = 0
     number = 1
     try:
@@ -127,7 +128,7 @@ def iter_leads_csv(
             count += 1
             if count > max_rows:
                 raise CsvFileError(f"The file has more than {max_rows:,} rows; split it.")
-            yield _convert(number, columns, cells)
+            yield _convert(number, plan, cells)
     except csv.Error as exc:
         yield None, [_error(number + 1, "file", f"not valid CSV: {exc}.")]
         count += 1
@@ -168,27 +169,44 @@ def _read_header(header: list[str]) -> tuple[list[str], list[dict]]:
     return columns, errors
 
 
-def _convert(number: int, columns: list[str], cells: list[str]) -> tuple[CsvRow, list[dict]]:
+_ATTRIBUTE, _ATTRIBUTES, _AGREEMENT = "attribute", "attributes", "agreement"
+
+
+def _plan(columns: list[str]) -> list[tuple[str, str, object]]:
+    """(column, kind, parser) of each header column, decided once per file."""
+    plan = []
+    for name in columns:
+        if name.startswith(ATTRIBUTE_PREFIX):
+            plan.append((name, _ATTRIBUTE, name.removeprefix(ATTRIBUTE_PREFIX)))
+        elif name in (_ATTRIBUTES, _AGREEMENT):
+            plan.append((name, name, None))
+        else:
+            plan.append((name, "field", _FIELD_PARSERS.get(name) or _text(name)))
+    return plan
+
+
+def _convert(number: int, plan: list[tuple], cells: list[str]) -> tuple[CsvRow, list[dict]]:
     errors: list[dict] = []
-    extra = [c for c in cells[len(columns) :] if c.strip()]
-    if extra:
+    if len(cells) > len(plan) and any(c.strip() for c in cells[len(plan) :]):
         errors.append(
-            _error(number, "row", f"{len(cells)} cells, but the header names {len(columns)}.")
+            _error(number, "row", f"{len(cells)} cells, but the header names {len(plan)}.")
         )
-    data: dict = {"attributes": {}}
+    attributes: dict = {}
+    data: dict = {"attributes": attributes}
     agreement = None
-    for name, cell in zip(columns, cells, strict=False):
+    for (name, kind, parse), cell in zip(plan, cells, strict=False):
         value = cell.strip()
         try:
-            if name.startswith(ATTRIBUTE_PREFIX):
+            if kind == "field":
                 if value:
-                    data["attributes"][name.removeprefix(ATTRIBUTE_PREFIX)] = _attribute(value)
-            elif name == "attributes":
+                    data[name] = parse(value)
+            elif kind == _ATTRIBUTE:
+                if value:
+                    data["attributes"][parse] = _attribute(value)
+            elif kind == _ATTRIBUTES:
                 data["attributes"] = {**_attributes_json(value), **data["attributes"]}
-            elif name == "agreement":
-                agreement = _whole(value) if value else None
-            elif value:
-                data[name] = _FIELD_PARSERS.get(name, _text(name))(value)
+            elif value:  # the agreement
+                agreement = _whole(value)
         except ValueError as exc:
             errors.append(_error(number, name, str(exc)))
     if "email" not in data and not any(e["field"] == "email" for e in errors):
@@ -196,12 +214,18 @@ def _convert(number: int, columns: list[str], cells: list[str]) -> tuple[CsvRow,
     return CsvRow(row=number, data=data, agreement=agreement), errors
 
 
+class CheckedEmail(str):
+    """An address this module has validated: delivery need not validate it again."""
+
+    __slots__ = ()
+
+
 def _email(value: str) -> str:
     try:
         validate_email(value)
     except ValidationError as exc:
         raise ValueError(f"{value!r} is not a valid email address.") from exc
-    return value
+    return CheckedEmail(value)
 
 
 def _whole(value: str) -> int:

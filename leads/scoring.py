@@ -123,6 +123,35 @@ def score(
     )
 
 
+def scorer(*, criteria: list[dict], disqualifiers: list[dict], qualify_at: int):
+    """`score` under these rules as a function of the lead's data, remembering each result
+    by the values the rules look at: a batch of leads that agree on those fields is
+    scored once. Returns the same ScoreResult `score` gives (shared: do not mutate it)."""
+    names = tuple(sorted({rule["field"] for rule in [*criteria, *disqualifiers]}))
+    memo: dict = {}
+
+    def apply(data: dict) -> ScoreResult:
+        values = [field_value(data, name) for name in names]
+        # The type belongs to the key: 1, 1.0 and True are equal in Python, not to a rule.
+        key = tuple((type(v), v) for v in values)
+        try:
+            return memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # a list or object value: no key, scored directly
+            return score(
+                criteria=criteria, disqualifiers=disqualifiers, qualify_at=qualify_at, data=data
+            )
+        if len(memo) > 10_000:
+            memo.clear()
+        found = memo[key] = score(
+            criteria=criteria, disqualifiers=disqualifiers, qualify_at=qualify_at, data=data
+        )
+        return found
+
+    return apply
+
+
 def _describe(rule: dict) -> str:
     """The fallback label of a rule without one: `company_size gte 50`, `email exists`."""
     value = rule.get("value")

@@ -20,34 +20,95 @@ savepoint, and the item that lost the race answers the lead that won it.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from accounts.access import may_deliver_to
-from core.bulk import bulk_insert
+from core.bulk import copy_insert, insert_together, sequence_current
 from funnel.models import StageChange
-from leads.models import Lead
+from leads.csvfile import CheckedEmail
+from leads.models import Lead, LeadDefinition, LeadDefinitionVersion
+from leads.scoring import scorer
 from leads.services import leads as records
+from sla.checks.months import month_evaluations_reopen
 from sla.clocks import clock_times
-from sla.models import Agreement, Clock, LeadTerms
+from sla.models import Agreement, AgreementVersion, Clock, LeadTerms
 
 CREATED, DUPLICATE, ERROR = "created", "duplicate", "error"
 
 
-@dataclass
 class Delivered:
-    """The outcome of one item: the lead (created, or the first one), or its errors."""
+    """The outcome of one item: the lead (created, or the first one), or its errors.
 
-    index: int
-    status: str
-    lead: Lead | None = None
-    errors: dict = field(default_factory=dict)
+    A created lead is a row, not a model instance: `lead` builds the instance the first
+    time it is read (the API answers one lead; an import of a million reads none).
+    """
+
+    __slots__ = ("index", "status", "errors", "lead_id", "_lead", "_row", "_related")
+
+    def __init__(
+        self, *, index, status, lead=None, errors=None, lead_id=None, row=None, related=None
+    ):
+        self.index, self.status, self.errors = index, status, errors or {}
+        self._lead, self._row, self._related = lead, row, related
+        self.lead_id = lead.pk if lead is not None else lead_id
+
+    @property
+    def lead(self) -> Lead | None:
+        if self._lead is None and self._row is not None:
+            self._lead = _lead_of(self._row, self.lead_id, self._related)
+        return self._lead
+
+    @lead.setter
+    def lead(self, value: Lead | None) -> None:
+        self._lead, self._row = value, None
+        self.lead_id = value.pk if value is not None else None
+
+    def as_delivered(self) -> Lead | None:
+        """A created lead as it stands the instant it was delivered, with its first
+        clock and no touch: what its answer shows, without reading it back. None when
+        the clock's id is not known (a COPY of a large batch)."""
+        if self.status != CREATED or self._row is None:
+            return None
+        clock = self._related[0].clock
+        if clock is not None and "id" not in clock:
+            return None
+        lead = _lead_of(self._row, self.lead_id, self._related)
+        clocks = []
+        if clock is not None:
+            clocks.append(Clock(**clock))
+            clocks[0]._state.adding, clocks[0]._state.db = False, "default"
+        prefetched = Clock.objects.filter(lead_id=lead.pk)
+        prefetched._result_cache, prefetched._prefetch_done = clocks, True
+        lead._prefetched_objects_cache = {"clocks": prefetched}
+        lead.touch_count = 0
+        return lead
+
+    def __repr__(self):
+        return f"Delivered(index={self.index}, status={self.status!r}, lead_id={self.lead_id})"
+
+
+def _lead_of(row: dict, lead_id: int, related: tuple | None) -> Lead:
+    """The saved lead a delivered row became, with the objects the batch already holds
+    (stage, owner, team, definition version, terms) in place of lookups."""
+    lead = Lead(**row, id=lead_id)
+    lead._state.adding, lead._state.db = False, "default"
+    if related:
+        related = _related(*related)
+        for name in ("stage", "owner", "team", "definition_version"):
+            setattr(lead, name, related[name])
+        terms = LeadTerms(lead_id=lead_id, **related["terms"])
+        terms._state.adding, terms._state.db = False, "default"
+        lead.terms = terms
+    return lead
 
 
 @dataclass
@@ -57,25 +118,88 @@ class _Item:
     key: str | None
     external_id: str | None
     agreement: Agreement | None = None
-    lead: Lead | None = None
+    row: dict | None = None  # the lead's columns, once checked and scored
+    lead_id: int | None = None
+    clock: dict | None = None  # its first-touch clock, when it qualifies
+    owner: object = None  # the rep the round robin gave it
     repeat_of: _Item | None = None  # an earlier item of the batch with the same key
 
 
 class _Terms:
-    """What a batch reads once per agreement: version, stage, calendar, current terms."""
+    """What a batch reads once per agreement: definition version (with its scorer),
+    agreement version, calendar; due times computed once per start instant."""
 
     def __init__(self):
         self._cache: dict = {}
+        self._due: dict = {}
 
     def get(self, agreement: Agreement) -> dict:
         found = self._cache.get(agreement.pk)
         if found is None:
+            version, agreement_version_id = _versions(agreement)
             found = self._cache[agreement.pk] = {
-                "definition_version": agreement.definition.current_version,
-                "agreement_version": agreement.current_version(),
+                "definition_version": version,
+                "agreement_version_id": agreement_version_id,
                 "calendar": agreement.calendar.as_work_calendar(),
+                "score": scorer(
+                    criteria=version.criteria,
+                    disqualifiers=version.disqualifiers,
+                    qualify_at=version.qualify_at,
+                ),
             }
         return found
+
+    def due(self, agreement: Agreement, start: datetime) -> tuple:
+        """(due, at risk) of the agreement's first-touch window from `start`."""
+        key = (agreement.pk, start)
+        found = self._due.get(key)
+        if found is None:
+            found = self._due[key] = clock_times(
+                calendar=self.get(agreement)["calendar"],
+                at=start,
+                minutes=agreement.first_touch_minutes,
+                at_risk_percent=agreement.at_risk_percent,
+            )
+        return found
+
+
+def agreements_for_delivery():
+    """Agreements with what delivery reads of them: their calendar and sales team."""
+    return Agreement.objects.select_related("calendar", "sales_team")
+
+
+def _versions(agreement: Agreement) -> tuple[LeadDefinitionVersion, int]:
+    """The agreement's current definition version (what scoring reads of it; the rest is
+    loaded if asked) and the id of its own current version: one small query."""
+    quote = connection.ops.quote_name
+    definitions = quote(LeadDefinition._meta.db_table)
+    versions = quote(LeadDefinitionVersion._meta.db_table)
+    agreement_versions = quote(AgreementVersion._meta.db_table)
+    sql = (
+        "SELECT v.id, v.version, v.criteria, v.disqualifiers, v.qualify_at,"  # noqa: S608
+        f" (SELECT a.id FROM {agreement_versions} a WHERE a.agreement_id = %s AND a.version = %s)"
+        f" FROM {definitions} d JOIN {versions} v"
+        " ON v.definition_id = d.id AND v.version = d.version WHERE d.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [agreement.pk, agreement.version, agreement.definition_id])
+        found = cursor.fetchone()
+    if found is None or found[5] is None:  # no current version: say so as the models do
+        return agreement.definition.current_version, agreement.current_version().pk
+    pk, version, criteria, disqualifiers, qualify_at, agreement_version_id = found
+    known = {
+        "id": pk,
+        "definition_id": agreement.definition_id,
+        "version": version,
+        "criteria": json.loads(criteria) if isinstance(criteria, str) else criteria,
+        "disqualifiers": (
+            json.loads(disqualifiers) if isinstance(disqualifiers, str) else disqualifiers
+        ),
+        "qualify_at": qualify_at,
+    }
+    names = [f.attname for f in LeadDefinitionVersion._meta.concrete_fields if f.attname in known]
+    version = LeadDefinitionVersion.from_db("default", names, [known[name] for name in names])
+    return version, agreement_version_id
 
 
 def errors_of(exc: ValidationError) -> dict:
@@ -155,7 +279,9 @@ def _existing(batch: list[_Item]) -> dict[tuple, Lead]:
         return {}
     query = Q(idempotency_key__in=keys) if keys else Q()
     if ids:
-        query = query | Q(external_id__in=ids) if keys else Q(external_id__in=ids)
+        # Said in full, the partial unique index's condition lets the lookup use it.
+        named = Q(external_id__in=ids, external_id__isnull=False) & ~Q(external_id="")
+        query = query | named if keys else named
     leads = list(Lead.objects.filter(query))
     by_key = {lead.idempotency_key: lead for lead in leads if lead.idempotency_key}
     by_id = {lead.external_id: lead for lead in leads if lead.external_id}
@@ -170,9 +296,7 @@ def _existing(batch: list[_Item]) -> dict[tuple, Lead]:
 
 
 def _agreements() -> list[Agreement]:
-    return list(
-        Agreement.objects.select_related("calendar", "definition", "sales_team", "marketing_team")
-    )
+    return list(agreements_for_delivery())
 
 
 def _resolve(item: _Item, *, named: Agreement | None, every, received_at) -> Agreement:
@@ -203,7 +327,10 @@ def _deliver(
 ) -> list[Delivered]:
     """Steps 1 to 4 of the module docstring, inside the caller's transaction."""
     results: dict[int, Delivered] = {}
-    existing = _existing(batch)
+    # One lead needs no lookup first: a repeat is refused by the unique keys, and
+    # leads_deliver answers it with the first lead (a refused one is looked up below).
+    alone = len(batch) == 1 and not dry_run
+    existing = {} if alone else _existing(batch)
     first_of: dict[tuple, _Item] = {}  # in-batch repeats point at the first item
     todo: list[_Item] = []
     loaded: list[list[Agreement]] = []
@@ -215,7 +342,7 @@ def _deliver(
 
     allowed: dict[int, bool] = {}
     terms = _Terms()
-    stage = None
+    constants = {"stage": None}
     for item in batch:
         lead = existing.get(_identity(item))
         if lead is not None:
@@ -241,18 +368,11 @@ def _deliver(
                 raise ValidationError(
                     {"agreement": "You deliver only to your marketing team's agreements."}
                 )
-            if stage is None:
-                stage = records.entry_stage()
+            if constants["stage"] is None:
+                constants["stage"] = records.entry_stage()
             item.agreement = chosen
-            item.lead = records.lead_build(
-                data={**item.data, "received_at": received_at},
-                version=terms.get(chosen)["definition_version"],
-                received_at=received_at,
-                stage=stage,
-                team=chosen.sales_team,
-                by=by,
-                external_id=item.external_id,
-                idempotency_key=item.key,
+            item.row = _row(
+                item, received_at=received_at, terms=terms, stage=constants["stage"], by=by
             )
         except ValidationError as exc:
             results[item.index] = Delivered(index=item.index, status=ERROR, errors=errors_of(exc))
@@ -262,82 +382,216 @@ def _deliver(
         if item.external_id:
             first_of[("x", item.external_id)] = item
         todo.append(item)
+    if alone and results and (batch[0].key or batch[0].external_id):
+        lead = _existing(batch).get(_identity(batch[0]))  # a repeat answers, even if refused
+        if lead is not None:
+            results[0] = Delivered(index=0, status=DUPLICATE, lead=lead)
     if dry_run:
         return [results.get(i) or Delivered(index=i, status=CREATED) for i in range(len(batch))]
-    _assign(todo)
+    for item in todo:
+        if item.row["qualifies"]:
+            item.clock = _first_clock(item, terms=terms)
+        item.row.update(_summary(item.clock))
+        item.row["created_at"] = item.row["updated_at"] = now
+    _assign(todo)  # last before the writes: the round-robin lock is held the least
     _insert(todo, by=by, terms=terms, now=now, import_job_id=import_job_id)
     for item in todo:
-        results[item.index] = Delivered(index=item.index, status=CREATED, lead=item.lead)
+        results[item.index] = Delivered(
+            index=item.index,
+            status=CREATED,
+            lead_id=item.lead_id,
+            row=item.row,
+            related=(item, terms, constants["stage"], import_job_id),  # see _related
+        )
     for result in results.values():
-        if result.status == DUPLICATE and result.lead is None:
-            result.lead = batch[result.index].repeat_of.lead
+        if result.status == DUPLICATE and result.lead_id is None:
+            first = results[batch[result.index].repeat_of.index]
+            result._row, result.lead_id, result._related = first._row, first.lead_id, None
     return [results[i] for i in range(len(batch))]
+
+
+# Lead columns a delivery checks itself, with full_clean's rules; any other value (a
+# number as text, a naive instant, a list of attributes) takes the model's own path.
+_TEXT = {
+    f.attname: f.max_length
+    for f in Lead._meta.concrete_fields
+    if f.attname in (*records.LEAD_FIELDS, "idempotency_key") and f.max_length
+}
+_INT_RANGE = (0, 2_147_483_647)  # a PositiveIntegerField
+
+
+def _fields(item: _Item) -> dict | None:
+    """The lead's own fields as `lead_build` keeps them, or None when one needs
+    full_clean (to convert it, or to say what is wrong with it)."""
+    data = item.data
+    fields = {name: data[name] for name in records.LEAD_FIELDS if data.get(name) is not None}
+    fields["external_id"] = item.external_id
+    fields.setdefault("attributes", {})
+    if type(fields["attributes"]) is not dict:
+        return None
+    for name, limit in _TEXT.items():
+        value = fields.get(name) if name != "idempotency_key" else item.key
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            return None
+    size = fields.get("company_size")
+    if size is not None and not (type(size) is int and _INT_RANGE[0] <= size <= _INT_RANGE[1]):
+        return None
+    email = fields.get("email")
+    if not email or type(email) not in (str, CheckedEmail):
+        return None
+    if type(email) is CheckedEmail:  # the CSV reader validated it
+        return fields
+    try:
+        validate_email(email)
+    except ValidationError:
+        return None
+    return fields
+
+
+_BLANK_LEAD: dict = {}
+
+
+def _blank() -> dict:
+    """Every column of a lead at its default (read once per process from the model)."""
+    if not _BLANK_LEAD:
+        blank = Lead()
+        _BLANK_LEAD.update({name: getattr(blank, name) for name in LEAD_COLUMNS})
+    return _BLANK_LEAD
+
+
+def _row(item: _Item, *, received_at, terms: _Terms, stage, by) -> dict:
+    """The lead's columns, checked and scored under the agreement's definition version.
+
+    What `records.lead_build` would build, without a model instance per lead; a lead
+    the quick checks cannot vouch for is built (and refused) by `lead_build` itself.
+    """
+    agreement = item.agreement
+    found = terms.get(agreement)
+    fields = _fields(item) if received_at.tzinfo is not None else None
+    if fields is None:
+        lead = records.lead_build(
+            data={**item.data, "received_at": received_at},
+            version=found["definition_version"],
+            received_at=received_at,
+            stage=stage,
+            team=agreement.sales_team,
+            by=by,
+            external_id=item.external_id,
+            idempotency_key=item.key,
+        )
+        return {name: getattr(lead, name) for name in LEAD_COLUMNS}
+    result = found["score"](fields)
+    return {
+        **_blank(),
+        **fields,
+        "idempotency_key": item.key or None,
+        "received_at": received_at,
+        "definition_version_id": found["definition_version"].pk,
+        "score": result.score,
+        "qualifies": result.qualifies,
+        "score_explanation": result.explanation,
+        "disqualified_by": result.disqualified_by,
+        "stage_id": stage.pk,
+        "team_id": agreement.sales_team_id,
+        "created_by_id": by.pk if by else None,
+    }
+
+
+def _related(item: _Item, terms: _Terms, stage, import_job_id: int | None) -> dict:
+    """What the batch holds of a created lead's related rows (see `_lead_of`); built
+    only for a lead that is read."""
+    agreement = item.agreement
+    found = terms.get(agreement)
+    return {
+        "stage": stage,
+        "owner": item.owner,
+        "team": agreement.sales_team,
+        "definition_version": found["definition_version"],
+        "terms": {
+            "agreement": agreement,
+            "agreement_version_id": found["agreement_version_id"],
+            "attempts_required": agreement.attempts_before_abandon,
+            "import_job_id": import_job_id,
+        },
+        "clock": item.clock,
+    }
 
 
 def _assign(todo: list[_Item]) -> None:
     """Round robin per sales team, in delivery order, one lock per team."""
     by_team: dict[int, list[_Item]] = defaultdict(list)
     for item in todo:
-        if item.lead.qualifies:
+        if item.row["qualifies"]:
             by_team[item.agreement.sales_team_id].append(item)
     for items in by_team.values():
         team = items[0].agreement.sales_team
         for item, rep in zip(items, records.reps_take(team=team, count=len(items)), strict=True):
-            item.lead.owner = rep
-            item.lead.assigned_at = item.lead.received_at if rep else None
+            item.owner = rep
+            item.row["owner_id"] = rep.pk if rep else None
+            item.row["assigned_at"] = item.row["received_at"] if rep else None
 
 
 LEAD_COLUMNS = [f.attname for f in Lead._meta.concrete_fields if not f.primary_key]
 
 
 def _insert(todo: list[_Item], *, by, terms: _Terms, now, import_job_id: int | None) -> None:
-    """Leads, their first stage-history row, terms and first-touch clocks: four INSERTs."""
+    """Leads, their first stage-history row, terms and first-touch clocks.
+
+    On PostgreSQL a batch is four COPYs, the leads' ids reserved from their sequence
+    first; one lead (an API request) is four INSERTs sent in one round trip, the
+    dependent rows naming it by the sequence's current value. Elsewhere, one bulk
+    INSERT each.
+    """
     if not todo:
         return
-    first_clocks = []
-    for item in todo:
-        item.lead.created_at = item.lead.updated_at = now
-        clock = None
-        if item.lead.qualifies:
-            clock = _first_clock(item, calendar=terms.get(item.agreement)["calendar"])
-            first_clocks.append((item, clock))
-        for name, value in _summary(clock).items():
-            setattr(item.lead, name, value)
-    rows = [{name: getattr(item.lead, name) for name in LEAD_COLUMNS} for item in todo]
-    ids = bulk_insert(Lead, rows, returning_ids=True)
+    alone = len(todo) == 1 and connection.vendor == "postgresql"
+    leads = [item.row for item in todo]
+    ids = [sequence_current(Lead)] if alone else copy_insert(Lead, leads, returning_ids=True)
+    rows = _dependents(todo, ids, by=by, terms=terms, import_job_id=import_job_id)
+    if alone:
+        last = ("id", "lead_id") if rows[Clock] else ("lead_id",)
+        [returned] = insert_together([(Lead, leads), *rows.items()], returning=last)
+        ids = [returned[-1]]
+        if rows[Clock]:  # its id too: the lead's answer needs no read back
+            todo[0].clock["id"] = returned[0]
+    else:
+        for model, model_rows in rows.items():
+            copy_insert(model, model_rows)
     for item, lead_id in zip(todo, ids, strict=True):
-        item.lead.pk = lead_id
-        item.lead._state.adding, item.lead._state.db = False, "default"
-    bulk_insert(
-        StageChange,
-        [
+        item.lead_id = lead_id
+        if item.clock is not None:
+            item.clock["lead_id"] = lead_id
+    # A lead received in a closed month changes that month's counts: judge it again.
+    month_evaluations_reopen(leads=[(i.agreement, i.row["received_at"]) for i in todo], now=now)
+
+
+def _dependents(todo: list[_Item], ids: list, *, by, terms: _Terms, import_job_id) -> dict:
+    """{model: rows} of each lead's first stage-history row, terms and first clock."""
+    by_id = by.pk if by else None
+    rows: dict = {StageChange: [], LeadTerms: [], Clock: []}
+    for item, lead_id in zip(todo, ids, strict=True):
+        rows[StageChange].append(
             {
-                "lead_id": item.lead.pk,
+                "lead_id": lead_id,
                 "from_stage_id": None,
-                "to_stage_id": item.lead.stage_id,
-                "at": item.lead.received_at,
-                "by_id": by.pk if by else None,
+                "to_stage_id": item.row["stage_id"],
+                "at": item.row["received_at"],
+                "by_id": by_id,
                 "note": "Delivered",
             }
-            for item in todo
-        ],
-    )
-    for item, clock in first_clocks:
-        clock["lead_id"] = item.lead.pk
-    bulk_insert(
-        LeadTerms,
-        [
+        )
+        rows[LeadTerms].append(
             {
-                "lead_id": item.lead.pk,
+                "lead_id": lead_id,
                 "agreement_id": item.agreement.pk,
-                "agreement_version_id": terms.get(item.agreement)["agreement_version"].pk,
+                "agreement_version_id": terms.get(item.agreement)["agreement_version_id"],
                 "attempts_required": item.agreement.attempts_before_abandon,
                 "import_job_id": import_job_id,
             }
-            for item in todo
-        ],
-    )
-    bulk_insert(Clock, [clock for _, clock in first_clocks])
+        )
+        if item.clock is not None:
+            rows[Clock].append({**item.clock, "lead_id": lead_id})
+    return rows
 
 
 def _summary(clock: dict | None) -> dict:
@@ -359,21 +613,18 @@ def _summary(clock: dict | None) -> dict:
     }
 
 
-def _first_clock(item: _Item, *, calendar) -> dict:
+def _first_clock(item: _Item, *, terms: _Terms) -> dict:
     """The first-touch clock of a delivered lead, its due and at-risk times computed once."""
-    agreement, start = item.agreement, item.lead.received_at
-    minutes = agreement.first_touch_minutes
-    due_at, at_risk_at = clock_times(
-        calendar=calendar, at=start, minutes=minutes, at_risk_percent=agreement.at_risk_percent
-    )
+    agreement, start = item.agreement, item.row["received_at"]
+    due_at, at_risk_at = terms.due(agreement, start)
     return {
-        "lead_id": item.lead.pk,  # set once the lead is inserted
+        "lead_id": None,  # set once the lead's id is reserved
         "kind": Clock.Kind.FIRST_TOUCH,
         "state": Clock.State.RUNNING,
         "started_at": start,
         "due_at": due_at,
         "at_risk_at": at_risk_at,
-        "business_minutes": minutes,
+        "business_minutes": agreement.first_touch_minutes,
         "stopped_at": None,
         "stop_reason": "",
         "breached_at": None,
@@ -381,4 +632,12 @@ def _first_clock(item: _Item, *, calendar) -> dict:
     }
 
 
-__all__ = ["CREATED", "DUPLICATE", "ERROR", "Delivered", "errors_of", "leads_deliver"]
+__all__ = [
+    "CREATED",
+    "DUPLICATE",
+    "ERROR",
+    "Delivered",
+    "agreements_for_delivery",
+    "errors_of",
+    "leads_deliver",
+]

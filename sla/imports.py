@@ -32,6 +32,7 @@ from django.db.models import Q
 from leads.csvfile import CsvFileError, iter_leads_csv, open_text
 from leads.models import Lead
 from sla.actions import row_errors
+from sla.checks.months import month_evaluations_reopen_all
 from sla.delivery import CREATED, DUPLICATE, ERROR, leads_deliver
 from sla.models import Agreement, ImportJob, PacingTally
 
@@ -239,6 +240,7 @@ def _remove_delivered(job: ImportJob) -> int:
     if deleted:
         # Fewer qualified leads than last counted: the pacing check must count again.
         PacingTally.objects.all().delete()
+        month_evaluations_reopen_all()
     return deleted
 
 

@@ -161,8 +161,10 @@ def reps_take(*, team: Team, count: int) -> list[User | None]:
     """
     if count <= 0:
         return []
-    AssignmentCursor.objects.get_or_create(team=team)
-    cursor = AssignmentCursor.objects.select_for_update().get(team=team)
+    cursor = AssignmentCursor.objects.select_for_update().filter(team=team).first()
+    if cursor is None:  # the team's first delivery
+        AssignmentCursor.objects.get_or_create(team=team)
+        cursor = AssignmentCursor.objects.select_for_update().get(team=team)
     reps = list(team.members.filter(is_active=True, role=Role.SALES).order_by("username"))
     if not reps:
         return [None] * count

@@ -1,6 +1,8 @@
 """What the leads API reads and answers. Validation of shapes and types only: the rules
 of delivery and of every action live in sla/actions.py."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -10,6 +12,7 @@ from accounts.access import may_choose_owner
 from leads.csvfile import MAX_INT, parse_instant
 from leads.models import Lead, Touch
 from leads.scoring import LEAD_FIELDS
+from sla.delivery import agreements_for_delivery
 from sla.models import Agreement
 from sla.selectors import lead_sla, stage_history
 
@@ -176,7 +179,8 @@ class LeadCreateSerializer(serializers.Serializer):
         required=False, help_text="Defaults to now; with an offset; not in the future."
     )
     agreement = serializers.PrimaryKeyRelatedField(
-        queryset=Agreement.objects.all(),
+        # As delivery reads it (calendar, teams, current versions): looked up once.
+        queryset=agreements_for_delivery(),
         required=False,
         allow_null=True,
         help_text="Optional while exactly one agreement is in effect.",
@@ -264,6 +268,71 @@ class LeadBatchItemSerializer(LeadCreateSerializer):
 
     def validate(self, attrs):
         return attrs
+
+
+_BATCH_TEXT = {"first_name": 100, "last_name": 100, "company": 200, "title": 200}
+_BATCH_TEXT |= {"country": 100, "source": 100}
+
+
+def _plain_text(value, limit: int, *, blank: bool = True) -> str | None:
+    """The text DRF's CharField would keep (stripped), when it would surely keep it."""
+    if type(value) is not str or not value.isascii() or "\x00" in value:
+        return None
+    value = value.strip()
+    return value if len(value) <= limit and (blank or value) else None
+
+
+def _plain_whole(value, *, bounded: bool) -> bool:
+    return type(value) is int and (not bounded or 0 <= value <= MAX_INT)
+
+
+def batch_item_checked(raw: dict) -> dict | None:
+    """What `LeadBatchItemSerializer(data=raw).validated_data` holds, for a lead of plain
+    values (ASCII text, whole numbers, an object of attributes) that it would accept;
+    None for anything else, which the serializer itself then checks (and explains).
+    A batch of 1,000 is then not 1,000 serializer runs."""
+    data: dict = {}
+    email = _plain_text(raw.get("email"), 254, blank=False)
+    if email is None:
+        return None
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        return None
+    data["email"] = email
+    for name, limit in _BATCH_TEXT.items():
+        if name in raw:
+            data[name] = _plain_text(raw[name], limit)
+            if data[name] is None:
+                return None
+    for name, bounded in (("company_size", True), ("agreement", False)):
+        if name in raw:
+            value = raw[name]
+            if value is not None and not _plain_whole(value, bounded=bounded):
+                return None
+            data[name] = value
+    if "external_id" in raw:
+        value = raw["external_id"]
+        data["external_id"] = None if value is None else _plain_text(value, 200)
+        if value is not None and data["external_id"] is None:
+            return None
+    if "received_at" in raw:
+        if type(raw["received_at"]) is not str:
+            return None
+        try:
+            data["received_at"] = parse_instant(raw["received_at"])
+        except ValueError:
+            return None
+    if "attributes" in raw:
+        attributes = raw["attributes"]
+        if type(attributes) is not dict or not all(type(k) is str for k in attributes):
+            return None
+        data["attributes"] = dict(attributes)
+    if "idempotency_key" in raw:
+        data["idempotency_key"] = _plain_text(raw["idempotency_key"], 200, blank=False)
+        if data["idempotency_key"] is None:
+            return None
+    return data
 
 
 class LeadBatchInputSerializer(serializers.Serializer):
