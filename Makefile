@@ -53,7 +53,8 @@ bench: venv
 	-DEBUG=1 $(PY) bench/business_time.py
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py --scale $(BENCH_SCALE) --json bench/results.json
 
-# Refresh the committed copies of the front-end libraries (needs npm; pinned in package.json).
+# Refresh the committed copies of the front-end libraries (needs npm; pinned in package.json),
+# and of axe-core for the accessibility browser tests (tests/browser/vendor/axe.min.js).
 # The .map files are not vendored, so the sourceMappingURL comments naming them are stripped:
 # with DEBUG off, the manifest storage fails collectstatic on a reference it cannot resolve.
 VENDOR_FILES = static/vendor/bootstrap.min.css static/vendor/bootstrap.bundle.min.js \
@@ -65,6 +66,7 @@ vendor:
 	sed -i.orig -e '/^\/\/[#@] sourceMappingURL=/d' -e '/^\/\*[#@] sourceMappingURL=/d' $(VENDOR_FILES)
 	rm -f $(addsuffix .orig,$(VENDOR_FILES))
 	! grep -l 'sourceMappingURL=' $(VENDOR_FILES)
+	cp node_modules/axe-core/axe.min.js tests/browser/vendor/axe.min.js
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/broker var/static var/celerybeat-schedule*

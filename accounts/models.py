@@ -4,8 +4,37 @@ Roles are a single field on the user: each person acts in exactly one capacity, 
 every permission check in slaops reads it (see `accounts.roles`).
 """
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
+
+# The kinds of flag a person may hear of. They mirror `sla.models.Flag.Kind` (accounts may
+# not import sla; tests/accounts/test_settings.py holds the two lists equal).
+FLAG_KINDS = [
+    ("first_touch_at_risk", "First touch at risk"),
+    ("first_touch_breached", "First touch breached"),
+    ("next_touch_breached", "Next touch breached"),
+    ("premature_abandon", "Premature abandon"),
+    ("quota_at_risk", "Quota at risk"),
+    ("quota_shortfall", "Quota shortfall"),
+    ("quality_shortfall", "Quality shortfall"),
+]
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA zone name that this machine's zone database knows ("Europe/Paris")."""
+    if not value:
+        return
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            "%(value)s is not a time zone: use an IANA name such as Europe/Paris.",
+            code="invalid_time_zone",
+            params={"value": value},
+        ) from exc
 
 
 class Role(models.TextChoices):
@@ -18,6 +47,13 @@ class Role(models.TextChoices):
 
 class User(AbstractUser):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.SALES)
+    # Where the person reads times; blank shows each calendar's own zone.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="IANA name (Europe/Paris); blank shows times in each calendar's zone.",
+    )
 
     class Meta:
         ordering = ["username"]
@@ -56,3 +92,33 @@ class Team(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class NotificationPreference(models.Model):
+    """How one person hears of one kind of flag, when they changed it from the default.
+
+    A row per (person, kind) they chose for; no row means the default: e-mail at once and
+    the team's chat. Rows rather than a JSON field on User so that the notification pass
+    reads the preferences of a whole batch of flags in one indexed query.
+    """
+
+    class Email(models.TextChoices):
+        AT_ONCE = "at_once", "At once"
+        DIGEST = "digest", "In the daily digest"
+        OFF = "off", "Off"
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=30, choices=FLAG_KINDS)
+    email = models.CharField(max_length=10, choices=Email.choices, default=Email.AT_ONCE)
+    chat = models.BooleanField(default=True, help_text="Post it to the team's chat channel.")
+
+    class Meta:
+        ordering = ["user", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.kind}: e-mail {self.email}, chat {self.chat}"

@@ -48,6 +48,23 @@ DEMO_LOGINS = [
     DemoLogin("admin", Role.ADMIN, None, "Ada", "Admin"),
 ]
 
+
+def logins_table(logins: list[DemoLogin]) -> str:
+    """The demo logins as one aligned text table: user, role, team, password."""
+    rows = [("user", "role", "team", "password")]
+    rows += [
+        (login.username, Role(login.role).label, login.team or "—", DEMO_PASSWORD)
+        for login in logins
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
 COMPANIES = [
     "Acme Corp",
     "Globex",

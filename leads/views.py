@@ -58,15 +58,15 @@ def rule_rows(rules: list[dict]) -> list[dict]:
     return rows
 
 
-def _viewer_zone(user) -> str:
-    """Times show in the zone of the viewer's team calendar, UTC without one."""
-    zone = (
+def _team_zone(user) -> str | None:
+    """The zone of the viewer's team calendar, shown beside the viewer's own by `{% when %}`
+    (and used as the viewer's zone when they chose none); None without one (then UTC)."""
+    return (
         user.teams.filter(calendar__isnull=False)
         .order_by("name")
         .values_list("calendar__timezone", flat=True)
         .first()
     )
-    return zone or "UTC"
 
 
 def _definitions():
@@ -100,7 +100,7 @@ def _detail_context(request, definition, *, try_form=None, result=None) -> dict:
         "criteria": rule_rows(definition.criteria),
         "disqualifiers": rule_rows(definition.disqualifiers),
         "versions": versions,
-        "zone": _viewer_zone(request.user),
+        "zone": _team_zone(request.user),
         "may_edit": may_edit_definitions(request.user),
         "try_form": try_form or _blank_try_form(definition),
         "result": result,

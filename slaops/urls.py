@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import views as accounts_views
 from accounts.api import MeView, ObtainTokenView
 from accounts.api_urls import urlpatterns as accounts_api
 from calendars.api_urls import urlpatterns as calendars_api
@@ -33,4 +34,8 @@ urlpatterns = [
     path("", include("funnel.urls")),
     path("", include("leads.urls")),
     path("", include("sla.urls")),
+]
+
+urlpatterns += [
+    path("settings/", accounts_views.person_settings, name="person-settings"),
 ]

@@ -12,7 +12,7 @@ from accounts.models import Role, Team, User
 from calendars.engine import is_working
 from core.timeparse import local_text
 from sla.models import Clock, Flag, Notification, at_risk_q, overdue_q
-from sla.notify.recipients import Calendars
+from sla.notify.recipients import DEFAULT_PREFERENCE, Calendars, preferences_for
 
 DIGEST_ROLES = (Role.SALES, Role.SALES_MANAGER, Role.MARKETING)
 DIGEST_MAX_LINES = 50
@@ -46,12 +46,19 @@ def _flag_line(row: dict) -> str:
 
 
 def _digest_items(*, people: dict, teams_of: dict, at: datetime, zones: dict) -> dict:
-    """{user id: [lines]} of what needs each person's action, from four queries."""
+    """{user id: [lines]} of what needs each person's action, from five queries; a kind
+    whose e-mail the person turned off is left out."""
     items: dict = defaultdict(list)
+    preferences = preferences_for(people)
+
+    def wants(user_id, kind) -> bool:  # e-mail not turned off for this kind
+        return preferences.get((user_id, kind), DEFAULT_PREFERENCE)[0] != "off"
+
     open_flags = Flag.objects.filter(state=Flag.State.OPEN).order_by("raised_at", "id")
     fields = ("id", "kind", "detail", "lead_id", "owner_id", "team_id")
     for row in open_flags.filter(owner_id__in=people).values(*fields):
-        items[row["owner_id"]].append(_flag_line(row))
+        if wants(row["owner_id"], row["kind"]):
+            items[row["owner_id"]].append(_flag_line(row))
     watchers = defaultdict(set)  # team id → managers / marketers who answer for its flags
     for user_id, person in people.items():
         if person["role"] in (Role.SALES_MANAGER, Role.MARKETING):
@@ -61,7 +68,8 @@ def _digest_items(*, people: dict, teams_of: dict, at: datetime, zones: dict) ->
     for row in open_flags.filter(team_id__in=watchers, kind__in=kinds).values(*fields):
         wanted = Role.MARKETING if row["kind"] in Flag.MONTH_KINDS else Role.SALES_MANAGER
         for user_id in watchers[row["team_id"]]:
-            if people[user_id]["role"] == wanted and row["owner_id"] != user_id:
+            mine = people[user_id]["role"] == wanted and row["owner_id"] != user_id
+            if mine and wants(user_id, row["kind"]):
                 items[user_id].append(_flag_line(row))
     reps = [uid for uid, person in people.items() if person["role"] == Role.SALES]
     late = Clock.objects.filter(lead__owner_id__in=reps).filter(at_risk_q(at) | overdue_q(at))

@@ -3,7 +3,7 @@
 Every new flag queues its Notification rows in the same transaction as the flag, one
 per recipient and channel, keyed `flag:channel:recipient-or-url` so a redelivered task
 queues nothing twice. Breaches go at once; everything else waits for the recipient
-team's working hours.
+team's working hours. Each person's preferences pick the channels, per kind of flag.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from accounts.models import Role, Team, User
+from accounts.models import NotificationPreference, Role, Team, User
 from calendars.engine import next_opening
 from calendars.models import BusinessCalendar
 from core.bulk import bulk_insert
@@ -73,13 +73,52 @@ def _message(flag: Flag, lead_label: str | None, owner: str | None) -> tuple[str
     return subject, "\n".join(lines)
 
 
+def preferences_for(user_ids) -> dict[tuple[int, str], tuple[str, bool]]:
+    """{(user id, kind): (e-mail choice, chat)} of the people's stored choices, one query.
+
+    A (person, kind) missing from the answer takes the default, `DEFAULT_PREFERENCE`.
+    """
+    rows = NotificationPreference.objects.filter(user_id__in=set(user_ids) - {None})
+    return {
+        (row["user_id"], row["kind"]): (row["email"], row["chat"])
+        for row in rows.values("user_id", "kind", "email", "chat")
+    }
+
+
+# E-mail at once and the team's chat: what a person hears before choosing anything.
+DEFAULT_PREFERENCE = (NotificationPreference.Email.AT_ONCE, True)
+
+
+def _recipients(flag: Flag, owner: dict | None, members: list[dict]) -> dict[int, dict]:
+    """The people a flag concerns: its owner (marketing's managers for the month's flags),
+    and the sales team's managers for a breach."""
+    recipients = {}
+    if owner and flag.kind not in Flag.MONTH_KINDS:
+        recipients[owner["id"]] = owner
+    wanted = Role.MARKETING if flag.kind in Flag.MONTH_KINDS else None
+    if flag.kind in Flag.BREACH_KINDS:
+        wanted = Role.SALES_MANAGER
+    for member in members if wanted else []:
+        if member["user__role"] == wanted:
+            recipients[member["user_id"]] = {
+                "id": member["user_id"],
+                "username": member["user__username"],
+                "email": member["user__email"],
+                "is_active": member["user__is_active"],
+            }
+    return recipients
+
+
 def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
     """Queue the outbox rows of new flags; call inside the transaction that made them.
 
     The owner hears of every flag (for quota and quality flags, the marketing team's
-    marketing managers); breaches also go to the sales team's sales managers. Email
-    always, the team's chat webhook when it has one. Breaches go at once; everything
-    else waits for the team's working hours.
+    marketing managers); breaches also go to the sales team's sales managers. Each
+    person's preferences (accounts.NotificationPreference) choose, per kind of flag,
+    e-mail at once, in the daily digest (sla.notify.digest) or not at all, and whether
+    the team's chat carries it: the chat post goes out when one of the people it
+    concerns wants it there (or it concerns nobody), and names them. Breaches go at
+    once; everything else waits for the team's working hours.
     """
     flags = [f for f in flags if not _superseded(f, at)]
     if not flags:
@@ -87,7 +126,7 @@ def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
     teams = {t.id: t for t in Team.objects.filter(id__in={f.team_id for f in flags} - {None})}
     members = defaultdict(list)
     for row in Team.members.through.objects.filter(team_id__in=teams).values(
-        "team_id", "user_id", "user__role", "user__email", "user__is_active"
+        "team_id", "user_id", "user__role", "user__username", "user__email", "user__is_active"
     ):
         members[row["team_id"]].append(row)
     owners = {
@@ -96,6 +135,11 @@ def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
             "id", "username", "email", "is_active"
         )
     }
+    recipients_of = {
+        flag.id: _recipients(flag, owners.get(flag.owner_id), members.get(flag.team_id, []))
+        for flag in flags
+    }
+    preferences = preferences_for(uid for people in recipients_of.values() for uid in people)
     calendars = Calendars(t.calendar_id for t in teams.values())
     labels = _lead_labels(f.lead_id for f in flags)
     rows = []
@@ -107,19 +151,11 @@ def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
             not_before = at
         else:
             not_before = calendars.opening(team.calendar_id, at)
-        recipients = {}
-        if owner and flag.kind not in Flag.MONTH_KINDS:
-            recipients[owner["id"]] = owner
-        wanted = Role.MARKETING if flag.kind in Flag.MONTH_KINDS else None
-        if flag.kind in Flag.BREACH_KINDS:
-            wanted = Role.SALES_MANAGER
-        for member in members.get(flag.team_id, []) if wanted else []:
-            if member["user__role"] == wanted:
-                recipients[member["user_id"]] = {
-                    "id": member["user_id"],
-                    "email": member["user__email"],
-                    "is_active": member["user__is_active"],
-                }
+        recipients = recipients_of[flag.id]
+        choice = {
+            user_id: preferences.get((user_id, flag.kind), DEFAULT_PREFERENCE)
+            for user_id in recipients
+        }
         common = {
             "flag_id": flag.id,
             "subject": subject,
@@ -128,7 +164,8 @@ def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
             "state": Notification.State.PENDING,
         }
         for user_id, user in sorted(recipients.items()):
-            if user["email"] and user["is_active"]:
+            at_once = choice[user_id][0] == NotificationPreference.Email.AT_ONCE
+            if at_once and user["email"] and user["is_active"]:
                 rows.append(
                     {
                         "key": f"{flag.id}:email:{user_id}",
@@ -139,11 +176,18 @@ def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
                         **common,
                     }
                 )
-        if team is not None and team.chat_webhook_url:
+        on_chat = sorted(
+            user["username"]
+            for user_id, user in recipients.items()
+            if choice[user_id][1] and user["is_active"]
+        )
+        if team is not None and team.chat_webhook_url and (on_chat or not recipients):
             url = team.chat_webhook_url
             text = f"*{flag.get_kind_display()}*: {flag.detail}"
             if owner:
                 text += f" (owner: {owner['username']})"
+            if on_chat:
+                text += f" For: {', '.join(on_chat)}."
             rows.append(
                 {
                     "key": f"{flag.id}:chat:{url}"[:200],

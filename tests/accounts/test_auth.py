@@ -51,7 +51,7 @@ def test_admin_link_is_shown_only_to_the_admin_role(client, make_user):
     make_user("ada", "admin", password="pw-Secret-123")
     make_user("sam", "sales", password="pw-Secret-123")
     client.login(username="ada", password="pw-Secret-123")
-    assert 'href="/admin/"' in client.get("/").content.decode()
+    assert 'href="/admin/"' in client.get("/", follow=True).content.decode()
     client.login(username="sam", password="pw-Secret-123")
     assert 'href="/admin/"' not in client.get("/", follow=True).content.decode()
     assert client.get("/admin/").status_code == 302

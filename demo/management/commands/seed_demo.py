@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from demo.seed import DEMO_PASSWORD, demo_seed
+from demo.seed import demo_seed, logins_table
 
 
 class Command(BaseCommand):
@@ -10,6 +10,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         logins = demo_seed(now=timezone.now())
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in with any of these:"))
-        for login in logins:
-            team = f" ({login.team})" if login.team else ""
-            self.stdout.write(f"  {login.username:<8} {DEMO_PASSWORD}   {login.role}{team}")
+        self.stdout.write(logins_table(logins))
