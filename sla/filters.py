@@ -5,12 +5,13 @@ everywhere (and is described in the OpenAPI schema)."""
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Team
 from core.timeparse import parse_instant
 from funnel.models import Stage
-from leads.models import Lead
+from leads.models import Lead, Touch
 from leads.selectors import search_q
 from sla.clocks import SlaStatus, with_sla_status
 from sla.models import Agreement, Flag
@@ -59,6 +60,14 @@ class LeadFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", help_text="Words found in the name, email or company."
     )
+    due_before = InstantFilter(
+        field_name="sla_due_at",
+        lookup_expr="lt",
+        help_text="ISO-8601 instant, exclusive: a running clock falls due before it.",
+    )
+    untouched = django_filters.BooleanFilter(
+        method="filter_untouched", help_text="`true`: no contact attempt logged yet."
+    )
 
     class Meta:
         model = Lead
@@ -77,6 +86,10 @@ class LeadFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(search_q(value))
+
+    def filter_untouched(self, queryset, name, value):
+        touched = Exists(Touch.objects.filter(lead=OuterRef("pk")))
+        return queryset.filter(~touched if value else touched)
 
 
 class FlagFilter(django_filters.FilterSet):

@@ -1,4 +1,4 @@
-// slaops: keep server-rendered countdowns live, and send expired htmx sessions to login.
+// slaops: keep server-rendered countdowns and SLA badges live, and show htmx toasts.
 (function () {
   "use strict";
   function fmt(ms) {
@@ -10,15 +10,89 @@
     const text = (d ? d + "d " : "") + (d || h ? h + "h " : "") + m + "m";
     return past ? text + " overdue" : "in " + text;
   }
+  // The SLA countdown of a row or a lead: "due in 1h 5m", then a red "⚠ late by 2m".
+  function slaText(el, ms) {
+    const late = ms <= 0;
+    const text = fmt(ms).replace(/^in /, "").replace(/ overdue$/, "");
+    el.textContent = "";
+    if (late) {
+      const icon = document.createElement("span");
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = "⚠ ";
+      el.append(icon);
+    }
+    el.append(late ? "late by " + text : "due in " + text);
+    el.classList.toggle("text-danger", late);
+  }
+
+  // What a status looks like: the same as templates/sla/_status_badge.html.
+  const STATUS_LOOK = {
+    breached: ["text-bg-danger", "⚠ ", "Breached"],
+    at_risk: ["text-bg-warning", "◔ ", "At risk"],
+    pending: ["text-bg-primary", "◷ ", "Pending"],
+    met: ["text-bg-success", "✓ ", "Met"],
+  };
+  function badge(status) {
+    const look = STATUS_LOOK[status];
+    const el = document.createElement("span");
+    el.className = "badge " + look[0];
+    el.dataset.statusBadge = status;
+    const icon = document.createElement("span");
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = look[1];
+    el.append(icon, look[2]);
+    return el;
+  }
+
+  // The status a row has now, by the rule of sla/clocks.py `sla_status`: a running
+  // clock past its due time is breached; an untouched lead past its at-risk time at risk.
+  function statusNow(row, now) {
+    const status = row.dataset.status;
+    if (!(status in STATUS_LOOK) || status === "breached") { return status; }
+    const due = Date.parse(row.dataset.dueAt || "");
+    if (!isNaN(due) && now >= due) { return "breached"; }
+    const risk = Date.parse(row.dataset.atRiskAt || "");
+    if (status === "pending" && !isNaN(risk) && now >= risk) { return "at_risk"; }
+    return status;
+  }
+  function bump(status, delta) {
+    document.querySelectorAll('#inbox-counts [data-count="' + status + '"]').forEach(function (el) {
+      const n = parseInt(el.textContent, 10);
+      if (!isNaN(n)) { el.textContent = String(Math.max(0, n + delta)); }
+    });
+  }
+
   function tick() {
     const now = Date.now();
     document.querySelectorAll("[data-due]").forEach(function (el) {
       const due = Date.parse(el.dataset.due);
       if (!isNaN(due)) { el.textContent = fmt(due - now); }
     });
+    document.querySelectorAll("[data-sla-due]").forEach(function (el) {
+      const due = Date.parse(el.dataset.slaDue);
+      if (!isNaN(due)) { slaText(el, due - now); }
+    });
+    document.querySelectorAll("[data-sla-row]").forEach(function (row) {
+      const before = row.dataset.status;
+      const after = statusNow(row, now);
+      if (after === before) { return; }
+      row.dataset.status = after;
+      const cell = row.querySelector(".sla-badge");
+      if (cell) { cell.replaceChildren(badge(after)); }
+      bump(before, -1);
+      bump(after, +1);
+    });
   }
-  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 30000); });
-  document.addEventListener("htmx:afterSwap", tick);
+  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
+  document.addEventListener("htmx:load", tick);
+  document.addEventListener("htmx:oobAfterSwap", tick);
+
+  // An action htmx could not complete (403, 404, 500...) still says so.
+  document.addEventListener("htmx:responseError", function (event) {
+    const status = event.detail && event.detail.xhr ? event.detail.xhr.status : "";
+    const text = status === 403 ? "You may not do this." : "The action failed (" + status + "). Reload the page and try again.";
+    document.body.dispatchEvent(new CustomEvent("toast", { detail: { text: text, level: "danger" } }));
+  });
 
   // A toast for each HX-Trigger "toast" event an htmx action answers with.
   document.body.addEventListener("toast", function (event) {

@@ -1,47 +1,115 @@
 """One small view per action on a lead's page, each calling the same action as the API.
 
-A refused action comes back as a message naming the rule, and changes nothing.
+A refused action comes back as a message in words, and changes nothing. An inbox row's
+htmx request is answered with the row rendered again, the counts out of band and a
+toast; a plain form with a redirect to the lead's page.
+
+A form posted after the session expired is not lost: it is kept in the (new, anonymous)
+session and the login sends the person back to the lead's page (an htmx request: to
+the page it came from), where the form is filled in again as it was typed.
 """
 
+import json
+import re
+
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import may_act_on_lead
 from core.errors import RuleRefused
-from core.htmx import login_required_htmx
 from core.timeparse import instant_field
 from sla import actions
-from sla.views.leads import visible_lead
+from sla.views.leads import DRAFT_KEY, inbox_row_response, visible_lead
+
+# How a field the services name reads on the page.
+FIELD_WORDS = {
+    "kind": "Kind",
+    "outcome": "Outcome",
+    "at": "Time",
+    "note": "Note",
+    "reason": "Reason",
+    "stage": "Stage",
+    "owner": "Owner",
+}
+# The rules a refusal names by code, in words.
+RULE_WORDS = {"attempts_before_abandon": "Too few attempts to abandon the lead"}
+RULE_CODE = re.compile(r"^([a-z]+(?:_[a-z]+)+): (.*)$", re.DOTALL)
+# The fields a form may bring back after a login (never the CSRF token).
+DRAFT_FIELDS = ("kind", "outcome", "note", "reason", "stage", "owner", "override", "at")
 
 
 def describe(error: Exception) -> str:
-    """A refused action as a sentence for the page."""
+    """A refused action as a sentence for the page: fields and rules named in words."""
     if isinstance(error, ValidationError) and hasattr(error, "message_dict"):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+        parts = []
+        for field, msgs in error.message_dict.items():
+            text = " ".join(msgs)
+            label = FIELD_WORDS.get(field, field.replace("_", " ").capitalize())
+            parts.append(text if field == "__all__" else f"{label}: {text}")
+        return "; ".join(parts)
     if isinstance(error, ValidationError):
         return " ".join(error.messages)
-    return str(error) or "Not allowed."
+    text = str(error) or "Not allowed."
+    match = RULE_CODE.match(text)
+    if match:
+        code, rest = match.groups()
+        words = RULE_WORDS.get(code, code.replace("_", " ").capitalize())
+        return f"{words}: {rest}"
+    return text
+
+
+def toast(response: HttpResponse, text: str, level: str) -> HttpResponse:
+    response["HX-Trigger"] = json.dumps({"toast": {"text": text, "level": level}})
+    return response
+
+
+def session_expired(request, pk: int, action: str):
+    """Keep what was posted, and send the person to log in and come back to it."""
+    fields = {name: request.POST[name] for name in DRAFT_FIELDS if name in request.POST}
+    request.session[DRAFT_KEY] = {"lead": pk, "action": action, "fields": fields}
+    lead_page = reverse("lead-detail", args=[pk])
+    if request.htmx:
+        # Not the login page swapped into a row: the whole page goes to the login.
+        back = request.htmx.current_url_abs_path or lead_page
+        return HttpResponseClientRedirect(redirect_to_login(back).url)
+    messages.info(
+        request,
+        f"Your session had expired, so the {action} was not saved. "
+        "Log in again: the form comes back as you filled it in.",
+    )
+    return redirect_to_login(lead_page)
 
 
 def lead_action(needed: str = "touch"):
     """Wrap `run(request, lead, now) -> message` as a POST view on a visible lead."""
 
     def decorate(run):
+        action = run.__name__.removeprefix("lead_")
+
         @require_POST
-        @login_required_htmx
         def view(request, pk: int):
+            if not request.user.is_authenticated:
+                return session_expired(request, pk, action)
             lead = visible_lead(request, pk)
             if not may_act_on_lead(request.user, lead, action=needed):
                 raise PermissionDenied
+            now = timezone.now()
             try:
-                done = run(request, lead, timezone.now())
+                done, level = run(request, lead, now), "success"
             except (ValidationError, RuleRefused, PermissionDenied) as error:
-                messages.error(request, describe(error))
-            else:
-                messages.success(request, done)
+                done, level = describe(error), "danger"
+            if request.htmx and "inbox_query" in request.POST:
+                return toast(HttpResponse(inbox_row_response(request, lead, now=now)), done, level)
+            (messages.success if level == "success" else messages.error)(request, done)
+            if request.htmx:
+                return HttpResponseClientRedirect(reverse("lead-detail", args=[lead.pk]))
             return redirect("lead-detail", pk=lead.pk)
 
         view.__name__ = view.__qualname__ = run.__name__
