@@ -62,7 +62,7 @@ def test_an_empty_or_huge_quota_is_refused_not_replaced(client, agreement, quota
     response = client.post(
         f"/commitments/{agreement.pk}/2026-12/", {"quota": quota, "note": "Q4 push"}, follow=True
     )
-    assert response.status_code == 200
+    assert response.status_code == 400  # the form again, the error beside the quota
     assert "Quota:" in response.content.decode()
     assert "logged" not in response.content.decode()
     assert not MonthlyCommitment.objects.exists()
