@@ -119,9 +119,12 @@ def countdown_text(due: datetime | None, now: datetime) -> str:
 
 def action_choices(user) -> dict:
     """What every row's action forms offer: three small queries per page, not per row."""
+    reasons = ReasonCode.objects.filter(is_active=True)
+    stages = Stage.objects.filter(is_active=True)
     return {
-        "reasons": list(ReasonCode.objects.filter(is_active=True)),
-        "stages": list(Stage.objects.filter(is_active=True)),
+        # (value, label) pairs for sla_tags.options: one call per select of each row.
+        "reason_choices": list(reasons.values_list("code", "label")),
+        "stage_choices": list(stages.values_list("slug", "name")),
         "touch_kinds": Touch.Kind.choices,
         "touch_outcomes": Touch.Outcome.choices,
         "can_override": may_override_abandon(user),
