@@ -25,8 +25,43 @@ urlpatterns = [
     path("imports/<int:pk>/cancel/", import_views.import_cancel_view, name="import-cancel"),
     path("leads/", lead_views.lead_list_page, name="lead-list"),
     path("leads/<int:pk>/", lead_views.lead_detail, name="lead-detail"),
+    path(
+        "leads/<int:pk>/forms/<str:name>/",
+        lead_views.lead_action_form,
+        name="lead-action-form",
+    ),
     *(
         path(f"leads/<int:pk>/{name}/", getattr(lead_actions, f"lead_{name}"), name=f"lead-{name}")
         for name in ("touch", "acknowledge", "reject", "stage", "assign", "abandon")
     ),
+]
+
+urlpatterns += [
+    path("compliance/panel/", compliance_views.dashboard_panel, name="dashboard-panel"),
+    path(
+        "compliance/export/<slug:table>.csv",
+        compliance_views.dashboard_export,
+        name="dashboard-export",
+    ),
+]
+
+from sla.views import agreements as agreement_views  # noqa: E402
+
+urlpatterns += [
+    path("agreements/", agreement_views.agreement_list, name="agreement-list"),
+    path("agreements/<int:pk>/", agreement_views.agreement_detail, name="agreement-detail"),
+]
+
+from sla.views import lead_form as lead_form_views  # noqa: E402
+
+# Marketing: check a CSV before importing it, and deliver one lead by hand.
+urlpatterns += [
+    path("imports/check/", import_views.import_check, name="import-check"),
+    path("imports/check/<str:token>/", import_views.import_preview, name="import-preview"),
+    path(
+        "imports/check/<str:token>/rejected.csv",
+        import_views.import_rejected,
+        name="import-rejected",
+    ),
+    path("leads/new/", lead_form_views.lead_new, name="lead-new"),
 ]
