@@ -62,6 +62,12 @@
     });
   }
 
+  // The inbox refreshes itself only while its tab is visible and no row's form is open
+  // (a filter of its hx-trigger: htmx's trigger syntax cannot hold a selector itself).
+  window.slaopsInboxIdle = function () {
+    return document.visibilityState === "visible" &&
+      !document.querySelector("#inbox-table details[open]");
+  };
   function tick() {
     const now = Date.now();
     document.querySelectorAll("[data-due]").forEach(function (el) {

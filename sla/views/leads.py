@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -117,8 +117,9 @@ def countdown_text(due: datetime | None, now: datetime) -> str:
 # --- the inbox --------------------------------------------------------------------------
 
 
-def action_choices(user) -> dict:
-    """What every row's action forms offer: three small queries per page, not per row."""
+def action_choices(user, *, lazy_forms: bool = False) -> dict:
+    """What every row's action forms offer: three small queries per page, not per row.
+    `lazy_forms`: the rows show the actions' buttons and load a form when it is opened."""
     reasons = ReasonCode.objects.filter(is_active=True)
     stages = Stage.objects.filter(is_active=True)
     return {
@@ -131,6 +132,7 @@ def action_choices(user) -> dict:
         # Everyone in a sales inbox may act on its leads (lead_scope of sales is
         # may_act_on_lead); reassigning is the managers'. The views check again on POST.
         "can_assign": has_role(user, Role.SALES_MANAGER),
+        "lazy_forms": lazy_forms,
     }
 
 
@@ -166,6 +168,9 @@ def decorate(leads: list[Lead], *, now: datetime, choices: dict, draft=None) -> 
         lead.attempts_owed = max(required - lead.touch_count, 0)
         lead.reps = reps.get(lead.team_id, [])
         lead.draft = draft if draft and draft.get("lead") == lead.pk else None
+        # An inbox row loads its action forms when one is opened (lead_action_form); a
+        # form posted after the session expired comes back inline, filled in.
+        lead.lazy_forms = choices.get("lazy_forms", False) and lead.draft is None
     return leads
 
 
@@ -252,7 +257,7 @@ def lead_inbox(request):
     everything, leads, filterset = inbox_query(request, now=now, query=request.GET)
     counts = status_counts(everything)
     page = inbox_paginator(leads, request.GET, counts, now=now).get_page(request.GET.get("page"))
-    choices = action_choices(request.user)
+    choices = action_choices(request.user, lazy_forms=True)
     draft = request.session.pop(DRAFT_KEY, None)
     rows = decorate(list(page.object_list), now=now, choices=choices, draft=draft)
     context = {
@@ -278,7 +283,7 @@ def inbox_row_response(request, lead: Lead, *, now: datetime, toast: str = ""):
     """An inbox row rendered again after an action, with the counts out of band."""
     query = QueryDict(request.POST.get("inbox_query", ""))
     everything, _, _ = inbox_query(request, now=now, query=query)
-    choices = action_choices(request.user)
+    choices = action_choices(request.user, lazy_forms=True)
     row = everything.filter(pk=lead.pk).first()
     if row is None:  # closed, or given to someone else: say where it went
         lead = Lead.objects.select_related("owner").get(pk=lead.pk)
@@ -384,3 +389,31 @@ def lead_detail(request, pk: int):
             "now": now,
         },
     )
+
+
+ACTION_FORMS = ("touch", "reject", "stage", "abandon")
+
+
+@login_required
+def lead_action_form(request, pk: int, name: str):
+    """One action's form for an inbox row, loaded when the row's action is opened."""
+    if name not in ACTION_FORMS:
+        raise Http404
+    lead = visible_lead(request, pk)
+    if not may_act_on_lead(request.user, lead, action=name):
+        raise PermissionDenied
+    now = timezone.now()
+    choices = action_choices(request.user)
+    lead.touch_count = lead.touches.count()
+    lead.next_due_at = lead.sla_due_at
+    decorate([lead], now=now, choices=choices)
+    context = {
+        **choices,
+        "lead": lead,
+        "p": lead.pk,
+        "d": None,
+        "act": "",
+        "htmx": True,
+        "inbox_query": request.GET.get("inbox_query", ""),
+    }
+    return render(request, f"sla/_lead_action_{name}.html", context)

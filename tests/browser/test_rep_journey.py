@@ -167,3 +167,24 @@ def test_a_touch_typed_after_the_session_expired_is_back_after_login(page, inbox
     page.get_by_role("button", name="Log touch").click()
     page.get_by_text("Touch logged.").wait_for()
     assert Touch.objects.get(lead=lead).note == "Met at the fair, wants a demo"
+
+
+def test_the_inbox_refreshes_every_minute_while_visible_and_idle(page, inbox):
+    errors = []
+    page.on("console", lambda m: "htmx:" in m.text and errors.append(m.text))
+    page.clock.install()
+    page.goto("/login/?next=/inbox/")
+    log_in(page)
+    page.wait_for_url("**/inbox/")
+    with page.expect_response(lambda r: r.url.endswith("/inbox/") and r.request.method == "GET"):
+        page.clock.run_for(61_000)
+    # A row's form open: no refresh under the rep's hands.
+    refreshes = []
+    page.on("request", lambda r: r.url.endswith("/inbox/") and refreshes.append(r.url))
+    fresh = page.locator(f"#lead-row-{inbox['Fresh'].pk}")
+    fresh.get_by_text("Log a touch").click()
+    fresh.get_by_label("Kind").wait_for()
+    page.clock.run_for(125_000)
+    page.wait_for_timeout(300)
+    assert refreshes == []
+    assert errors == []  # every hx-trigger parses

@@ -287,7 +287,7 @@ def test_the_polled_fragment_is_the_table_and_the_counts(client, world):
     html = response.content.decode()
     assert html.lstrip().startswith("{#") is False and '<div id="inbox-table"' in html
     assert "<nav" not in html.split('<div id="inbox-table"')[0]  # not the whole page
-    assert 'id="inbox-counts"' in html and "visibilityState" in html
+    assert 'id="inbox-counts"' in html and "slaopsInboxIdle()" in html
 
 
 def queries(client, user, url) -> tuple[int, list[str]]:
@@ -381,3 +381,24 @@ def test_flags_pager_keeps_the_filters_and_any_state_shows_all(client, world):
     assert "51 flags" in html
     [link] = re.findall(r'href="([^"]*page=2[^"]*)"', html)
     assert "state=all" in link and "month=2026-12" in link
+
+
+def test_an_inbox_row_loads_an_action_form_only_when_it_is_opened(client, world):
+    lead = deliver(world, ny(2026, 12, 7, 9, 0), first_name="Fresh")
+    html = get(client, world.sam, "/inbox/").content.decode()
+    assert f'id="t-kind-{lead.pk}"' not in html  # the touch form is not on the page yet
+    assert f'hx-get="/leads/{lead.pk}/forms/touch/?inbox_query=' in html
+    form = get(client, world.sam, f"/leads/{lead.pk}/forms/touch/?inbox_query=mine%3D1", **HTMX)
+    assert form.status_code == 200
+    body = form.content.decode()
+    assert f'id="t-kind-{lead.pk}"' in body and f'hx-post="/leads/{lead.pk}/touch/"' in body
+    assert 'name="inbox_query" value="mine=1"' in body
+    abandon = get(client, world.sam, f"/leads/{lead.pk}/forms/abandon/").content.decode()
+    assert "Abandon lead (6 owed)" in abandon
+
+
+def test_an_action_form_of_someone_elses_lead_or_an_unknown_action_is_404(client, world):
+    lead = deliver(world, ny(2026, 12, 7, 9, 0), owner="sofia")
+    assert get(client, world.sam, f"/leads/{lead.pk}/forms/touch/").status_code == 404
+    assert get(client, world.sofia, f"/leads/{lead.pk}/forms/assign/").status_code == 404
+    assert get(client, world.sofia, f"/leads/{lead.pk}/forms/touch/").status_code == 200
