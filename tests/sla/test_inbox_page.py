@@ -172,6 +172,7 @@ def test_an_htmx_reject_answers_with_a_row_that_says_the_lead_left(client, world
         **HTMX,
     )
     assert "has left this inbox (closed)" in response.content.decode()
+    assert f'<a href="/leads/{lead.pk}/">Open the lead</a>' in response.content.decode()
 
 
 def test_an_expired_session_on_an_htmx_action_redirects_the_page_to_login(client, world):
@@ -402,3 +403,12 @@ def test_an_action_form_of_someone_elses_lead_or_an_unknown_action_is_404(client
     assert get(client, world.sam, f"/leads/{lead.pk}/forms/touch/").status_code == 404
     assert get(client, world.sofia, f"/leads/{lead.pk}/forms/assign/").status_code == 404
     assert get(client, world.sofia, f"/leads/{lead.pk}/forms/touch/").status_code == 200
+
+
+def test_row_links_are_the_routes_of_the_lead_and_its_actions():
+    from django.urls import reverse
+
+    detail = reverse("lead-detail", args=[7])
+    for name in ("touch", "acknowledge", "reject", "stage", "assign", "abandon"):
+        assert reverse(f"lead-{name}", args=[7]) == f"{detail}{name}/"
+    assert reverse("lead-action-form", args=[7, "touch"]) == f"{detail}forms/touch/"
