@@ -134,12 +134,15 @@ def may_override_abandon(user) -> bool:
     return has_role(user, Role.SALES_MANAGER)
 
 
-def may_deliver_to(user, *, marketing_team_id: int) -> bool:
+def may_deliver_to(user, *, marketing_team_id: int, member: bool | None = None) -> bool:
     """Marketing delivers only to their own team's agreements; admins (and services
-    acting for no one) to any."""
+    acting for no one) to any. `member`: whether the user is of that team, when the
+    caller has already read it."""
     if user is None or is_admin(user):
         return True
     if user.role == Role.MARKETING:
+        if member is not None:
+            return member
         return user.teams.filter(pk=marketing_team_id).exists()
     return False
 

@@ -313,3 +313,22 @@ def copy_insert(model, rows: Sequence[dict], *, returning_ids: bool = False) -> 
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.copy_expert(sql, io.StringIO(data))
     return ids
+
+
+def select_columns(model, alias: str) -> list[str]:
+    """`alias."column"` of each of the model's concrete fields, in field order: the
+    select list `instance_of` reads back (a hand-written query names the row once)."""
+    quote = connection.ops.quote_name
+    return [f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields]
+
+
+def instance_of(model, values: Sequence):
+    """A saved instance of `model` from one row of its concrete columns in field order,
+    as a queryset would build it (JSON decoded), without compiling a query (PostgreSQL:
+    its driver already gives datetimes, dates and numbers as Python values)."""
+    fields = model._meta.concrete_fields
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db("default", [f.attname for f in fields], values)

@@ -32,8 +32,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from accounts.access import may_deliver_to
-from core.bulk import copy_insert, insert_together, sequence_current
-from funnel.models import StageChange
+from accounts.models import Team
+from calendars.models import BusinessCalendar
+from core.bulk import copy_insert, insert_together, instance_of, select_columns, sequence_current
+from funnel.models import Stage, StageChange
 from leads.csvfile import CheckedEmail
 from leads.models import Lead, LeadDefinition, LeadDefinitionVersion
 from leads.scoring import scorer
@@ -168,9 +170,64 @@ def agreements_for_delivery():
     return Agreement.objects.select_related("calendar", "sales_team")
 
 
+def agreement_for_delivery(pk: int, *, by=None) -> Agreement | None:
+    """One agreement as `agreements_for_delivery` reads it, or None: on PostgreSQL one
+    hand-written query (asked on every API delivery, where compiling the queryset cost
+    more than running it), which also reads the current versions and whether `by` is of
+    its marketing team. Read fresh each time, so every worker sees a change at once."""
+    if connection.vendor != "postgresql":
+        return agreements_for_delivery().filter(pk=pk).first()
+    quote = connection.ops.quote_name
+    models = ((Agreement, "a"), (BusinessCalendar, "c"), (Team, "t"))
+    stage_sql, stage_params = records.entry_stage_query()
+    sql = (
+        f"SELECT {', '.join(c for m, alias in models for c in select_columns(m, alias))},"  # noqa: S608
+        # and, in the same round trip, what `_versions` reads
+        " v.id, v.version, v.criteria, v.disqualifiers, v.qualify_at,"
+        f" (SELECT av.id FROM {quote(AgreementVersion._meta.db_table)} av"
+        "  WHERE av.agreement_id = a.id AND av.version = a.version),"
+        # whether `by` is of the agreement's marketing team (for may_deliver_to)
+        f" EXISTS (SELECT 1 FROM {quote(Team.members.through._meta.db_table)} tm"
+        "  WHERE tm.team_id = a.marketing_team_id AND tm.user_id = %s),"
+        f" {', '.join(select_columns(Stage, 'entry'))}"  # and the entry stage
+        f" FROM {quote(Agreement._meta.db_table)} a"
+        f" LEFT JOIN LATERAL ({stage_sql}) entry ON true"
+        f" JOIN {quote(BusinessCalendar._meta.db_table)} c ON c.id = a.calendar_id"
+        f" JOIN {quote(Team._meta.db_table)} t ON t.id = a.sales_team_id"
+        f" JOIN {quote(LeadDefinition._meta.db_table)} d ON d.id = a.definition_id"
+        f" LEFT JOIN {quote(LeadDefinitionVersion._meta.db_table)} v"
+        " ON v.definition_id = d.id AND v.version = d.version WHERE a.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [by.pk if by is not None else None, *stage_params, pk])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    width = len(Stage._meta.concrete_fields)
+    found, stage = found[:-width], found[-width:]
+    *found, member = found
+    instances, start = [], 0
+    for model, _ in models:
+        width = len(model._meta.concrete_fields)
+        instances.append(instance_of(model, found[start : start + width]))
+        start += width
+    agreement, agreement.calendar, agreement.sales_team = instances
+    if found[start] is not None and found[-1] is not None:
+        agreement._delivery_versions = _version_of(agreement, found[start:])
+    if by is not None:
+        agreement._delivery_member = (by.pk, member)
+    if stage[0] is not None:  # else entry_stage() says there is none
+        agreement._delivery_stage = instance_of(Stage, stage)
+    return agreement
+
+
 def _versions(agreement: Agreement) -> tuple[LeadDefinitionVersion, int]:
     """The agreement's current definition version (what scoring reads of it; the rest is
-    loaded if asked) and the id of its own current version: one small query."""
+    loaded if asked) and the id of its own current version: one small query, unless
+    `agreement_for_delivery` read them with the agreement."""
+    read = agreement.__dict__.pop("_delivery_versions", None)
+    if read is not None:
+        return read
     quote = connection.ops.quote_name
     definitions = quote(LeadDefinition._meta.db_table)
     versions = quote(LeadDefinitionVersion._meta.db_table)
@@ -186,6 +243,12 @@ def _versions(agreement: Agreement) -> tuple[LeadDefinitionVersion, int]:
         found = cursor.fetchone()
     if found is None or found[5] is None:  # no current version: say so as the models do
         return agreement.definition.current_version, agreement.current_version().pk
+    return _version_of(agreement, found)
+
+
+def _version_of(agreement: Agreement, found) -> tuple[LeadDefinitionVersion, int]:
+    """`_versions`' answer from its row: (id, version, criteria, disqualifiers,
+    qualify_at, the agreement version's id)."""
     pk, version, criteria, disqualifiers, qualify_at, agreement_version_id = found
     known = {
         "id": pk,
@@ -361,15 +424,19 @@ def _deliver(
                 raise ValidationError({"received_at": "may not be in the future."})
             chosen = _resolve(item, named=agreement, every=every, received_at=received_at)
             if chosen.marketing_team_id not in allowed:
+                known = chosen.__dict__.get("_delivery_member", (None, None))
                 allowed[chosen.marketing_team_id] = may_deliver_to(
-                    by, marketing_team_id=chosen.marketing_team_id
+                    by,
+                    marketing_team_id=chosen.marketing_team_id,
+                    member=known[1] if by is not None and known[0] == by.pk else None,
                 )
             if not allowed[chosen.marketing_team_id]:
                 raise ValidationError(
                     {"agreement": "You deliver only to your marketing team's agreements."}
                 )
-            if constants["stage"] is None:
-                constants["stage"] = records.entry_stage()
+            if constants["stage"] is None:  # read with the agreement, or now
+                constants["stage"] = chosen.__dict__.pop("_delivery_stage", None)
+                constants["stage"] = constants["stage"] or records.entry_stage()
             item.agreement = chosen
             item.row = _row(
                 item, received_at=received_at, terms=terms, stage=constants["stage"], by=by
@@ -637,6 +704,7 @@ __all__ = [
     "DUPLICATE",
     "ERROR",
     "Delivered",
+    "agreement_for_delivery",
     "agreements_for_delivery",
     "errors_of",
     "leads_deliver",

@@ -9,9 +9,11 @@ services, so every interface records a lead the same way.
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from accounts.access import may_assign_to
 from accounts.models import Role, Team, User
+from core.bulk import instance_of, select_columns
 from funnel.models import Stage, StageChange
 from leads.models import AssignmentCursor, Lead, LeadDefinitionVersion, ReasonCode, Touch
 from leads.scoring import LEAD_FIELDS as SCORED_FIELDS
@@ -23,10 +25,29 @@ ENTRY_STAGE = "interacting"
 
 def entry_stage() -> Stage:
     """Where a delivered lead enters the funnel: `interacting`, else the first open stage."""
+    if connection.vendor == "postgresql":  # one hand-written query: asked on every delivery
+        with connection.cursor() as cursor:
+            cursor.execute(*entry_stage_query())
+            found = cursor.fetchone()
+        if found is None:
+            raise IndexError("There is no open stage for a delivered lead to enter.")
+        return instance_of(Stage, found)
     stage = Stage.objects.filter(slug=ENTRY_STAGE).first()
     return (
         stage or Stage.objects.filter(kind=Stage.Kind.OPEN, is_active=True).order_by("position")[0]
     )
+
+
+def entry_stage_query() -> tuple[str, list]:
+    """(sql, params) selecting the entry stage's row (`entry_stage`'s rule; PostgreSQL),
+    for `entry_stage` or as part of a delivery's one lookup."""
+    sql = (
+        f"SELECT {', '.join(select_columns(Stage, 's'))}"  # noqa: S608
+        f" FROM {connection.ops.quote_name(Stage._meta.db_table)} s"
+        " WHERE s.slug = %s OR (s.kind = %s AND s.is_active)"
+        " ORDER BY s.slug = %s DESC, s.position, s.id LIMIT 1"
+    )
+    return sql, [ENTRY_STAGE, Stage.Kind.OPEN, ENTRY_STAGE]
 
 
 def lead_build(
@@ -161,6 +182,10 @@ def reps_take(*, team: Team, count: int) -> list[User | None]:
     """
     if count <= 0:
         return []
+    if count == 1 and connection.vendor == "postgresql":
+        rep = _rep_take_at_once(team_id=team.pk)
+        if rep is not None:
+            return [rep]
     cursor = AssignmentCursor.objects.select_for_update().filter(team=team).first()
     if cursor is None:  # the team's first delivery
         AssignmentCursor.objects.get_or_create(team=team)
@@ -179,3 +204,37 @@ def reps_take(*, team: Team, count: int) -> list[User | None]:
     cursor.last_user = chosen[-1]
     cursor.save(update_fields=["last_user"])
     return chosen
+
+
+def _rep_take_at_once(*, team_id: int) -> User | None:
+    """`reps_take(count=1)` as ONE statement: lock the team's cursor, pick the first
+    active sales rep whose username sorts after the last one's (wrapping round), move
+    the cursor on, and return the rep's row. None when there is no cursor yet or no rep
+    (the caller then takes the general path, which creates the cursor or says None).
+
+    After the last rep in username order comes the first; a last rep who left or was
+    deactivated is passed by name, exactly as the general path does.
+    """
+    quote = connection.ops.quote_name
+    users, cursors = quote(User._meta.db_table), quote(AssignmentCursor._meta.db_table)
+    members = quote(Team.members.through._meta.db_table)
+    sql = (
+        # The cursor row is locked first and read as it stands once the lock is held
+        # (a concurrent delivery's move included); the last rep's name is read after.
+        f"WITH locked AS (SELECT team_id, last_user_id FROM {cursors}"  # noqa: S608
+        " WHERE team_id = %s FOR UPDATE),"
+        " last AS (SELECT locked.team_id, COALESCE("
+        f"(SELECT l.username FROM {users} l WHERE l.id = locked.last_user_id), '') AS name"
+        " FROM locked),"
+        f" rep AS (SELECT u.* FROM {users} u JOIN {members} m ON m.user_id = u.id, last"
+        " WHERE m.team_id = last.team_id AND u.is_active AND u.role = %s"
+        " ORDER BY u.username <= last.name, u.username LIMIT 1)"
+        f" UPDATE {cursors} c SET last_user_id = rep.id FROM rep WHERE c.team_id = %s"
+        f" RETURNING {', '.join(select_columns(User, 'rep'))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [team_id, Role.SALES, team_id])
+        found = cursor.fetchone()
+    if found is None:
+        return None
+    return instance_of(User, found)

@@ -335,6 +335,19 @@ def batch_item_checked(raw: dict) -> dict | None:
     return data
 
 
+def create_body_checked(raw) -> dict | None:
+    """What `LeadCreateSerializer(data=raw).validated_data` holds for a plain body (as
+    `batch_item_checked` says, with no owner or team), the agreement still by id; None
+    for anything else, which the serializer itself then checks and explains."""
+    if type(raw) is not dict or not _CREATE_PLAIN.issuperset(raw.keys() & _CREATE_KNOWN):
+        return None
+    return batch_item_checked(raw)
+
+
+_CREATE_KNOWN = {*LeadBatchItemSerializer().fields, "owner", "team"}
+_CREATE_PLAIN = _CREATE_KNOWN - {"owner", "team", "idempotency_key"}
+
+
 class LeadBatchInputSerializer(serializers.Serializer):
     leads = serializers.ListField(
         child=serializers.JSONField(), min_length=1, max_length=1000, help_text="At most 1,000."
