@@ -57,3 +57,30 @@ def test_the_api_list_answers_the_hand_built_rows(api_client):
         listed = api_client.get("/api/leads/").json()["results"]
         lead = lead_list(world.morgan, now=MONDAY_10AM).get()
         assert listed == [LeadSerializer(lead, context={"now": MONDAY_10AM}).data]
+
+
+def test_plain_rows_read_the_same_as_the_serializer_for_every_state(api_client):
+    from sla.api.lead_rows import lead_rows, lead_values
+
+    world = build_world()
+    deliver(world, ny(2026, 12, 7, 9, 0), email="pending@example.com")
+    deliver(world, ny(2026, 12, 4, 9, 0), email="breached@example.com")
+    touched = deliver(world, ny(2026, 12, 4, 10, 0), email="touched@example.com")
+    lead_touch(
+        lead=touched, by=world.sam, kind="call", outcome="no_answer", now=ny(2026, 12, 4, 11, 0)
+    )
+    late = deliver(world, ny(2026, 12, 3, 9, 0), email="late-touch@example.com")
+    lead_touch(
+        lead=late, by=world.sam, kind="email", outcome="connected", now=ny(2026, 12, 4, 16, 0)
+    )
+    rejected = deliver(world, ny(2026, 12, 4, 12, 0), email="rejected@example.com")
+    lead_reject(
+        lead=rejected, by=rejected.owner, reason="bad_contact", note="x", now=ny(2026, 12, 4, 13)
+    )
+    deliver(world, ny(2026, 12, 7, 9, 30), email="student@example.com", company_size=1)
+    with time_machine.travel(MONDAY_10AM, tick=False):
+        leads = lead_list(world.morgan, now=MONDAY_10AM)
+        rows = lead_rows(list(lead_values(leads)))
+        expected = [LeadSerializer(lead, context={"now": MONDAY_10AM}).data for lead in leads]
+    assert len(rows) == 6
+    assert rows == expected
