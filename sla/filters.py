@@ -51,6 +51,12 @@ class LeadFilter(django_filters.FilterSet):
         help_text="An agreement id.",
     )
     verdict = django_filters.ChoiceFilter(choices=Lead.Verdict.choices)
+    qualifies = django_filters.BooleanFilter(help_text="Whether the lead met its definition.")
+    first_touch = django_filters.ChoiceFilter(
+        field_name="sla_first_state",
+        choices=[("running", "running"), ("kept", "kept"), ("late", "late")],
+        help_text="The first-touch clock: still running, stopped in time (kept) or late.",
+    )
     received_after = InstantFilter(
         field_name="received_at", lookup_expr="gte", help_text="ISO-8601 instant, inclusive."
     )

@@ -66,7 +66,10 @@ def marketing_metrics(card: dict, scope, agreement) -> list[tuple[str, dict]]:
         ("Status", status_cell(card["status"])),
         ("Committed", cell(card["committed"], reverse("commitment-list"))),
         ("Delivered", cell(card["delivered"], leads_url(scope, agreement))),
-        ("Qualified", cell(card["delivered_qualified"])),
+        (
+            "Qualified",
+            cell(card["delivered_qualified"], leads_url(scope, agreement, qualifies="true")),
+        ),
         ("Expected to date", cell(card["expected_to_date"])),
         ("Attainment", cell(card["attainment_percent"], unit=" %")),
         ("Accepted", cell(card["accepted"], leads_url(scope, agreement, verdict="accepted"))),
@@ -79,7 +82,10 @@ def sales_metrics(card: dict, scope, agreement) -> list[tuple[str, dict]]:
     kinds = Flag.Kind
     return [
         ("First-touch compliance", cell(card["compliance_percent"], unit=" %")),
-        ("Touched within SLA", cell(card["within"])),
+        (
+            "Touched within SLA",
+            cell(card["within"], leads_url(scope, agreement, qualifies="true", first_touch="kept")),
+        ),
         (
             "First touch breached",
             cell(

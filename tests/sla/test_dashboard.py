@@ -370,3 +370,19 @@ def test_first_touch_by_rep_equals_the_by_rep_of_compliance_for(world):
         mine = [r for r in reps if r["agreement_id"] == agreement.id]
         assert mine and [r["owner"] for r in mine] == [r["owner"] for r in api]
         assert mine == [{"agreement_id": agreement.id, **r} for r in api]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_each_lead_count_of_an_agreement_links_to_exactly_that_many_leads(erin, world):
+    blocks = erin.get("/compliance/", {"month": "2026-12"}).context["blocks"]
+    checked = set()
+    for block in blocks[1:]:  # per agreement (all together spans several zones)
+        for side in block["sides"]:
+            for row in side["rows"]:
+                for month in ("now", "before"):
+                    found = row[month]
+                    if found["url"] and found["url"].startswith("/leads/"):
+                        listed = erin.get(found["url"]).context["page"].paginator.count
+                        assert listed == found["value"], (row["label"], month, found["url"])
+                        checked.add(row["label"])
+    assert {"Delivered", "Qualified", "Accepted", "Rejected", "Touched within SLA"} <= checked
