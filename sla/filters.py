@@ -5,7 +5,7 @@ everywhere (and is described in the OpenAPI schema)."""
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Team
@@ -53,9 +53,16 @@ class LeadFilter(django_filters.FilterSet):
     verdict = django_filters.ChoiceFilter(choices=Lead.Verdict.choices)
     qualifies = django_filters.BooleanFilter(help_text="Whether the lead met its definition.")
     first_touch = django_filters.ChoiceFilter(
-        field_name="sla_first_state",
-        choices=[("running", "running"), ("kept", "kept"), ("late", "late")],
-        help_text="The first-touch clock: still running, stopped in time (kept) or late.",
+        method="filter_first_touch",
+        choices=[(c, c) for c in ("running", "kept", "late", "decided")],
+        help_text=(
+            "The first-touch clock: still running, stopped in time (kept), late (stopped "
+            "late), or decided (kept, late, or running past its due time: what compliance "
+            "counts)."
+        ),
+    )
+    verdict_given = django_filters.BooleanFilter(
+        method="filter_verdict_given", help_text="Accepted or rejected (not pending)."
     )
     received_after = InstantFilter(
         field_name="received_at", lookup_expr="gte", help_text="ISO-8601 instant, inclusive."
@@ -89,6 +96,16 @@ class LeadFilter(django_filters.FilterSet):
         if "sla_status" not in queryset.query.annotations:
             queryset = with_sla_status(queryset, now=timezone.now())
         return queryset.filter(sla_status=value)
+
+    def filter_first_touch(self, queryset, name, value):
+        if value != "decided":
+            return queryset.filter(sla_first_state=value)
+        overdue = Q(sla_first_state="running", sla_first_due_at__lte=timezone.now())
+        return queryset.filter(Q(sla_first_state__in=("kept", "late")) | overdue)
+
+    def filter_verdict_given(self, queryset, name, value):
+        decided = Q(verdict__in=(Lead.Verdict.ACCEPTED, Lead.Verdict.REJECTED))
+        return queryset.filter(decided if value else ~decided)
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(search_q(value))

@@ -71,17 +71,38 @@ def marketing_metrics(card: dict, scope, agreement) -> list[tuple[str, dict]]:
             cell(card["delivered_qualified"], leads_url(scope, agreement, qualifies="true")),
         ),
         ("Expected to date", cell(card["expected_to_date"])),
-        ("Attainment", cell(card["attainment_percent"], unit=" %")),
+        (
+            "Attainment",
+            cell(
+                card["attainment_percent"],
+                leads_url(scope, agreement, qualifies="true"),
+                unit=" %",
+            ),
+        ),
         ("Accepted", cell(card["accepted"], leads_url(scope, agreement, verdict="accepted"))),
         ("Rejected", cell(card["rejected"], leads_url(scope, agreement, verdict="rejected"))),
-        ("Acceptance", cell(card["acceptance_percent"], unit=" %")),
+        (
+            "Acceptance",
+            cell(
+                card["acceptance_percent"],
+                leads_url(scope, agreement, verdict_given="true"),
+                unit=" %",
+            ),
+        ),
     ]
 
 
 def sales_metrics(card: dict, scope, agreement) -> list[tuple[str, dict]]:
     kinds = Flag.Kind
     return [
-        ("First-touch compliance", cell(card["compliance_percent"], unit=" %")),
+        (
+            "First-touch compliance",
+            cell(
+                card["compliance_percent"],
+                leads_url(scope, agreement, qualifies="true", first_touch="decided"),
+                unit=" %",
+            ),
+        ),
         (
             "Touched within SLA",
             cell(card["within"], leads_url(scope, agreement, qualifies="true", first_touch="kept")),
