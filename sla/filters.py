@@ -14,7 +14,7 @@ from funnel.models import Stage
 from leads.models import Lead, Touch
 from leads.selectors import search_q
 from sla.clocks import SlaStatus, with_sla_status
-from sla.models import Agreement, Flag
+from sla.models import Agreement, Clock, Flag
 
 MONTH = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", "Enter a month as YYYY-MM.")
 
@@ -54,11 +54,11 @@ class LeadFilter(django_filters.FilterSet):
     qualifies = django_filters.BooleanFilter(help_text="Whether the lead met its definition.")
     first_touch = django_filters.ChoiceFilter(
         method="filter_first_touch",
-        choices=[(c, c) for c in ("running", "kept", "late", "decided")],
+        choices=[(c, c) for c in ("running", "kept", "late", "decided", "touched")],
         help_text=(
             "The first-touch clock: still running, stopped in time (kept), late (stopped "
-            "late), or decided (kept, late, or running past its due time: what compliance "
-            "counts)."
+            "late), decided (kept, late, or running past its due time: what compliance "
+            "counts), or touched (stopped by a touch: what the time to first touch reads)."
         ),
     )
     verdict_given = django_filters.BooleanFilter(
@@ -98,6 +98,14 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(sla_status=value)
 
     def filter_first_touch(self, queryset, name, value):
+        if value == "touched":
+            touched = Clock.objects.filter(
+                lead=OuterRef("pk"),
+                kind=Clock.Kind.FIRST_TOUCH,
+                stop_reason__in=Clock.TOUCH_STOPS,
+                touch_minutes__isnull=False,
+            )
+            return queryset.filter(Exists(touched))
         if value != "decided":
             return queryset.filter(sla_first_state=value)
         overdue = Q(sla_first_state="running", sla_first_due_at__lte=timezone.now())

@@ -114,8 +114,22 @@ def sales_metrics(card: dict, scope, agreement) -> list[tuple[str, dict]]:
                 flags_url(scope, kind=kinds.FIRST_TOUCH_BREACHED, agreement=agreement),
             ),
         ),
-        ("Median first touch", cell(card["median_first_touch_minutes"], unit=" min")),
-        ("p90 first touch", cell(card["p90_first_touch_minutes"], unit=" min")),
+        (
+            "Median first touch",
+            cell(
+                card["median_first_touch_minutes"],
+                leads_url(scope, agreement, qualifies="true", first_touch="touched"),
+                unit=" min",
+            ),
+        ),
+        (
+            "p90 first touch",
+            cell(
+                card["p90_first_touch_minutes"],
+                leads_url(scope, agreement, qualifies="true", first_touch="touched"),
+                unit=" min",
+            ),
+        ),
         (
             "Open breaches: first touch",
             cell(

@@ -372,6 +372,28 @@ def test_first_touch_by_rep_equals_the_by_rep_of_compliance_for(world):
         assert mine == [{"agreement_id": agreement.id, **r} for r in api]
 
 
+def touched_leads(url: str) -> int:
+    """How many qualified leads of the link's agreement and span had a first touch."""
+    from urllib.parse import parse_qs, urlparse
+
+    from sla.models import Clock
+
+    query = {key: values[0] for key, values in parse_qs(urlparse(url).query).items()}
+
+    def instant(text):
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    return Clock.objects.filter(
+        kind=Clock.Kind.FIRST_TOUCH,
+        stop_reason__in=Clock.TOUCH_STOPS,
+        touch_minutes__isnull=False,
+        lead__qualifies=True,
+        lead__terms__agreement_id=query["agreement"],
+        lead__received_at__gte=instant(query["received_after"]),
+        lead__received_at__lt=instant(query["received_before"]),
+    ).count()
+
+
 @time_machine.travel(NOW, tick=False)
 def test_each_lead_count_of_an_agreement_links_to_exactly_that_many_leads(erin, world):
     blocks = erin.get("/compliance/", {"month": "2026-12"}).context["blocks"]
@@ -389,9 +411,13 @@ def test_each_lead_count_of_an_agreement_links_to_exactly_that_many_leads(erin, 
                         "Attainment": "delivered_qualified",
                         "Acceptance": ("accepted", "rejected"),
                         "First-touch compliance": ("within", "breached"),
+                        "Median first touch": (),  # the touched leads: checked below
+                        "p90 first touch": (),
                     }.get(row["label"])
                     if behind is None:
                         assert listed == found["value"], (row["label"], month, found["url"])
+                    elif behind == ():
+                        assert listed == touched_leads(found["url"]) > 0, row["label"]
                     elif card is not None:
                         keys = (behind,) if isinstance(behind, str) else behind
                         assert listed == sum(card[key] for key in keys), row["label"]
@@ -405,4 +431,6 @@ def test_each_lead_count_of_an_agreement_links_to_exactly_that_many_leads(erin, 
         "Attainment",
         "Acceptance",
         "First-touch compliance",
+        "Median first touch",
+        "p90 first touch",
     } <= checked
