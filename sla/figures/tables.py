@@ -70,7 +70,8 @@ def marketing_metrics(card: dict, scope, agreement) -> list[tuple[str, dict]]:
             "Qualified",
             cell(card["delivered_qualified"], leads_url(scope, agreement, qualifies="true")),
         ),
-        ("Expected to date", cell(card["expected_to_date"])),
+        # The commitment's pace: its page shows the chart it is read from.
+        ("Expected to date", cell(card["expected_to_date"], reverse("commitment-list"))),
         (
             "Attainment",
             cell(
