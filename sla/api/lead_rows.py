@@ -26,10 +26,6 @@ def instant(value: datetime | None) -> str | None:
     return None if value is None else _instant.to_representation(value)
 
 
-def _text(value) -> str | None:
-    return None if value is None else str(value)
-
-
 def _sla(block: dict) -> dict:
     return {
         "status": block["status"],
@@ -42,50 +38,8 @@ def _sla(block: dict) -> dict:
     }
 
 
-def lead_row(lead: Lead, *, now: datetime) -> dict:
-    """One lead of a list, exactly as LeadSerializer answers it."""
-    terms = getattr(lead, "terms", None)
-    version = lead.definition_version
-    row = {"id": lead.pk}
-    for name in LEAD_FIELDS:
-        value = getattr(lead, name)
-        row[name] = value if name == "company_size" or value is None else str(value)
-    row.update(
-        {
-            "received_at": instant(lead.received_at),
-            "attributes": lead.attributes,
-            "score": lead.score,
-            "qualifies": lead.qualifies,
-            "score_explanation": [
-                {"label": str(item["label"]), "points": int(item["points"])}
-                for item in lead.score_explanation or []
-            ],
-            "disqualified_by": [str(rule) for rule in lead.disqualified_by or []],
-            "stage": lead.stage.slug,
-            "owner": lead.owner.username if lead.owner_id else None,
-            "team": lead.team_id,
-            "agreement": terms.agreement_id if terms else None,
-            "verdict": lead.verdict,
-            "sla": _sla(lead_sla(lead, now=now)),
-            "definition": version.definition_id,
-            "definition_version": version.version,
-            "verdict_reason": lead.verdict_reason.code if lead.verdict_reason_id else None,
-            "verdict_note": lead.verdict_note,
-            "verdict_at": instant(lead.verdict_at),
-            "assigned_at": instant(lead.assigned_at),
-            "abandoned_at": instant(lead.abandoned_at),
-            "abandon_reason": lead.abandon_reason,
-            "closed_at": instant(lead.closed_at),
-            "created_at": instant(lead.created_at),
-        }
-    )
-    return row
-
-
-# --- the list from plain rows -------------------------------------------------------------
-
-# The lead's own columns a list row shows, and what it reads across a join.
-_OWN = (
+# The lead's own columns every answer shows as they are stored.
+_ANSWERED = (
     "id",
     *LEAD_FIELDS,
     "received_at",
@@ -103,6 +57,70 @@ _OWN = (
     "abandon_reason",
     "closed_at",
     "created_at",
+)
+
+
+def _answer(own: dict, *, related: dict, sla: dict) -> dict:
+    """LeadSerializer's JSON from the lead's own columns (`_ANSWERED`), what it names
+    across relations (stage, owner, agreement, definition, definition_version,
+    verdict_reason) and its `sla` block: the one place both answers are built."""
+    item = {"id": own["id"]}
+    for name in LEAD_FIELDS:
+        value = own[name]
+        item[name] = value if name == "company_size" or value is None else str(value)
+    item.update(
+        {
+            "received_at": instant(own["received_at"]),
+            "attributes": own["attributes"],
+            "score": own["score"],
+            "qualifies": own["qualifies"],
+            "score_explanation": [
+                {"label": str(entry["label"]), "points": int(entry["points"])}
+                for entry in own["score_explanation"] or []
+            ],
+            "disqualified_by": [str(rule) for rule in own["disqualified_by"] or []],
+            "stage": related["stage"],
+            "owner": related["owner"],
+            "team": own["team_id"],
+            "agreement": related["agreement"],
+            "verdict": own["verdict"],
+            "sla": _sla(sla),
+            "definition": related["definition"],
+            "definition_version": related["definition_version"],
+            "verdict_reason": related["verdict_reason"],
+            "verdict_note": own["verdict_note"],
+            "verdict_at": instant(own["verdict_at"]),
+            "assigned_at": instant(own["assigned_at"]),
+            "abandoned_at": instant(own["abandoned_at"]),
+            "abandon_reason": own["abandon_reason"],
+            "closed_at": instant(own["closed_at"]),
+            "created_at": instant(own["created_at"]),
+        }
+    )
+    return item
+
+
+def lead_row(lead: Lead, *, now: datetime) -> dict:
+    """One lead (an instance with its relations), exactly as LeadSerializer answers it."""
+    terms = getattr(lead, "terms", None)
+    version = lead.definition_version
+    related = {
+        "stage": lead.stage.slug,
+        "owner": lead.owner.username if lead.owner_id else None,
+        "agreement": terms.agreement_id if terms else None,
+        "definition": version.definition_id,
+        "definition_version": version.version,
+        "verdict_reason": lead.verdict_reason.code if lead.verdict_reason_id else None,
+    }
+    own = {"id": lead.pk, **{name: getattr(lead, name) for name in _ANSWERED[1:]}}
+    return _answer(own, related=related, sla=lead_sla(lead, now=now))
+
+
+# --- the list from plain rows -------------------------------------------------------------
+
+# The lead's own columns a list row shows, and what it reads across a join.
+_OWN = (
+    *_ANSWERED,
     "sla_first_due_at",
     "sla_first_at_risk_at",
     "sla_next_touch_due_at",
@@ -161,46 +179,23 @@ def lead_rows(rows: list[dict]) -> list[dict]:
         touched[lead_id] = stopped_at if reason == "touch" else None  # the last one wins
     answer = []
     for row in rows:
-        item = {"id": row["id"]}
-        for name in LEAD_FIELDS:
-            value = row[name]
-            item[name] = value if name == "company_size" or value is None else str(value)
-        item.update(
-            {
-                "received_at": instant(row["received_at"]),
-                "attributes": row["attributes"],
-                "score": row["score"],
-                "qualifies": row["qualifies"],
-                "score_explanation": [
-                    {"label": str(entry["label"]), "points": int(entry["points"])}
-                    for entry in row["score_explanation"] or []
-                ],
-                "disqualified_by": [str(rule) for rule in row["disqualified_by"] or []],
-                "stage": row["j_stage"],
-                "owner": row["j_owner"],
-                "team": row["team_id"],
-                "agreement": row["j_agreement"],
-                "verdict": row["verdict"],
-                "sla": {
-                    "status": row["sla_status"],
-                    "first_touch_due_at": instant(row["sla_first_due_at"]),
-                    "first_touch_at_risk_at": instant(row["sla_first_at_risk_at"]),
-                    "first_touched_at": instant(touched.get(row["id"])),
-                    "next_touch_due_at": instant(row["sla_next_touch_due_at"]),
-                    "attempts": row["touch_count"],
-                    "attempts_required": row["j_attempts_required"],
-                },
-                "definition": versions[row["definition_version_id"]][0],
-                "definition_version": versions[row["definition_version_id"]][1],
-                "verdict_reason": reasons.get(row["verdict_reason_id"]),
-                "verdict_note": row["verdict_note"],
-                "verdict_at": instant(row["verdict_at"]),
-                "assigned_at": instant(row["assigned_at"]),
-                "abandoned_at": instant(row["abandoned_at"]),
-                "abandon_reason": row["abandon_reason"],
-                "closed_at": instant(row["closed_at"]),
-                "created_at": instant(row["created_at"]),
-            }
-        )
-        answer.append(item)
+        definition, number = versions[row["definition_version_id"]]
+        related = {
+            "stage": row["j_stage"],
+            "owner": row["j_owner"],
+            "agreement": row["j_agreement"],
+            "definition": definition,
+            "definition_version": number,
+            "verdict_reason": reasons.get(row["verdict_reason_id"]),
+        }
+        sla = {
+            "status": row["sla_status"],
+            "first_touch_due_at": row["sla_first_due_at"],
+            "first_touch_at_risk_at": row["sla_first_at_risk_at"],
+            "first_touched_at": touched.get(row["id"]),
+            "next_touch_due_at": row["sla_next_touch_due_at"],
+            "attempts": row["touch_count"],
+            "attempts_required": row["j_attempts_required"],
+        }
+        answer.append(_answer(row, related=related, sla=sla))
     return answer
