@@ -204,7 +204,7 @@ def _convert(number: int, plan: list[tuple], cells: list[str]) -> tuple[CsvRow, 
                 if value:
                     data["attributes"][parse] = _attribute(value)
             elif kind == _ATTRIBUTES:
-                data["attributes"] = {**_attributes_json(value), **data["attributes"]}
+                data["attributes"] = {**attributes_json(value), **data["attributes"]}
             elif value:  # the agreement
                 agreement = _whole(value)
         except ValueError as exc:
@@ -250,15 +250,17 @@ def _attribute(value: str):
     return {"true": True, "false": False}.get(lowered, value)
 
 
-def _attributes_json(value: str) -> dict:
+def attributes_json(value: str) -> dict:
+    """A lead's `attributes` typed as JSON text (a CSV cell, the lead form's box): an
+    object, or ValueError saying what is wrong."""
     if not value:
         return {}
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"Not JSON: {exc.msg}.") from exc
+        raise ValueError(f"Not JSON: {exc.msg} (line {exc.lineno}).") from exc
     if not isinstance(parsed, dict):
-        raise ValueError('Expected a JSON object such as {"industry": "retail"}.')
+        raise ValueError('Give a JSON object such as {"industry": "retail"}.')
     return parsed
 
 

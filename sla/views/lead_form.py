@@ -7,7 +7,6 @@ typed here is scored, assigned and clocked exactly like one the API receives.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,7 +19,7 @@ from django.utils import timezone
 
 from accounts.access import may_import
 from core.htmx import login_required_htmx
-from leads.csvfile import MAX_INT
+from leads.csvfile import MAX_INT, attributes_json
 from leads.selectors import leads_visible_to
 from sla.actions import lead_deliver
 from sla.selectors import agreements_visible_to
@@ -95,16 +94,10 @@ class LeadForm(forms.Form):
         return wall.replace(tzinfo=ZoneInfo(self.zone))
 
     def clean_attributes(self):
-        text = self.cleaned_data.get("attributes", "").strip()
-        if not text:
-            return {}
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"Not JSON: {exc.msg} (line {exc.lineno}).") from None
-        if not isinstance(value, dict):
-            raise ValidationError('Give a JSON object such as {"industry": "retail"}.')
-        return value
+            return attributes_json(self.cleaned_data.get("attributes", "").strip())
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     def body(self) -> tuple[dict, object]:
         """(the lead body `lead_deliver` takes, the agreement chosen or None)."""
