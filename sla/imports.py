@@ -148,27 +148,41 @@ def _record_errors(job: ImportJob, errors: list[dict]) -> None:
         job.errors = [*job.errors, *errors[:room]]
 
 
-def _deliver_chunk(job: ImportJob, chunk, *, by, now, dry_run: bool) -> None:
-    """Deliver (or check) one chunk's rows and add its outcome to the job."""
+def chunk_deliver(chunk, *, by, agreement, now, dry_run: bool, import_job_id=None):
+    """Deliver (or, with `dry_run`, check) one chunk of `(row, row errors)` pairs as
+    leads.csvfile reads them: (every error of the chunk with its row and field, sorted;
+    the delivery results of the rows that read well, in their order)."""
     errors = [error for _, row_errs in chunk for error in row_errs]
     rows = [row for row, row_errs in chunk if row is not None and not row_errs]
     items = [{**r.data, "agreement": r.agreement} if r.agreement else r.data for r in rows]
     results = leads_deliver(
         by=by,
         items=items,
+        agreement=agreement,
+        now=now,
+        dry_run=dry_run,
+        import_job_id=import_job_id,
+    )
+    for row, result in zip(rows, results, strict=True):
+        if result.status == ERROR:
+            errors.extend(row_errors(row.row, result.errors))
+    errors.sort(key=lambda error: error["row"])
+    return errors, results
+
+
+def _deliver_chunk(job: ImportJob, chunk, *, by, now, dry_run: bool) -> None:
+    """Deliver (or check) one chunk's rows and add its outcome to the job."""
+    errors, results = chunk_deliver(
+        chunk,
+        by=by,
         agreement=job.agreement,
         now=now,
         dry_run=dry_run,
         import_job_id=None if dry_run else job.pk,
     )
-    for row, result in zip(rows, results, strict=True):
-        if result.status == ERROR:
-            errors.extend(row_errors(row.row, result.errors))
-        elif not dry_run and result.status == CREATED:
-            job.created += 1
-        elif not dry_run and result.status == DUPLICATE:
-            job.duplicates += 1
-    errors.sort(key=lambda error: error["row"])
+    if not dry_run:
+        job.created += sum(1 for result in results if result.status == CREATED)
+        job.duplicates += sum(1 for result in results if result.status == DUPLICATE)
     _record_errors(job, errors)
     job.done += len(chunk)
 

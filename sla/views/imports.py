@@ -27,9 +27,8 @@ from django.views.decorators.http import require_POST
 from accounts.access import is_admin, may_import
 from core.htmx import login_required_htmx
 from leads.csvfile import CsvFileError, csv_stream, iter_leads_csv, open_text
-from sla.actions import row_errors
-from sla.delivery import ERROR, leads_deliver
-from sla.imports import IMPORT_CHUNK, import_cancel, import_dir, import_start
+from sla.delivery import ERROR
+from sla.imports import IMPORT_CHUNK, chunk_deliver, import_cancel, import_dir, import_start
 from sla.models import Agreement, ImportJob
 from sla.selectors import agreements_visible_to
 
@@ -191,15 +190,9 @@ def preview_check(path: Path, *, by, agreement, now: datetime) -> dict:
     with path.open("rb") as raw:
         pairs = iter_leads_csv(open_text(raw), max_rows=settings.IMPORT_MAX_ROWS)
         for chunk in _batches(itertools.islice(pairs, PREVIEW_CHECK_ROWS), IMPORT_CHUNK):
-            errors.extend(e for _, row_errs in chunk for e in row_errs)
-            rows = [row for row, row_errs in chunk if row is not None and not row_errs]
-            items = [{**r.data, "agreement": r.agreement} if r.agreement else r.data for r in rows]
-            results = leads_deliver(by=by, items=items, agreement=agreement, now=now, dry_run=True)
-            for row, result in zip(rows, results, strict=True):
-                if result.status == ERROR:
-                    errors.extend(row_errors(row.row, result.errors))
-                else:
-                    good += 1
+            found, results = chunk_deliver(chunk, by=by, agreement=agreement, now=now, dry_run=True)
+            errors.extend(found)
+            good += sum(1 for result in results if result.status != ERROR)
             checked += sum(1 for row, _ in chunk if row is not None)
         more = checked >= PREVIEW_CHECK_ROWS and next(pairs, None) is not None
     errors.sort(key=lambda error: error["row"])
