@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 # The kinds of flag a person may hear of. They mirror `sla.models.Flag.Kind` (accounts may
 # not import sla; tests/accounts/test_settings.py holds the two lists equal).
@@ -20,6 +21,7 @@ FLAG_KINDS = [
     ("quota_at_risk", "Quota at risk"),
     ("quota_shortfall", "Quota shortfall"),
     ("quality_shortfall", "Quality shortfall"),
+    ("unassigned", "Unassigned"),
 ]
 
 
@@ -53,6 +55,10 @@ class User(AbstractUser):
         blank=True,
         validators=[validate_time_zone],
         help_text="IANA name (Europe/Paris); blank shows times in each calendar's zone.",
+    )
+    # A rep's capacity: round robin passes them by while they own this many open leads.
+    max_open_leads = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most open leads round robin gives them; blank: no cap."
     )
 
     class Meta:
@@ -92,6 +98,36 @@ class Team(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Absence(models.Model):
+    """A person away from `starts_at` to `ends_at`: round robin passes them by meanwhile.
+
+    A person's absences never overlap (`accounts.absences` refuses it).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="absences")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["user", "starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="absence_ends_after_start",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "starts_at", "ends_at"])]
+
+    def __str__(self):
+        return f"{self.user_id} away {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
 
 
 class NotificationPreference(models.Model):

@@ -179,6 +179,8 @@ class Lead(models.Model):
     sla_due_at = models.DateTimeField(
         null=True, blank=True, help_text="The earliest due time of a running clock."
     )
+    # The instant the prospect asked to be contacted (a pending callback), for the inbox.
+    sla_callback_at = models.DateTimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -239,6 +241,41 @@ class Lead(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
+
+
+class OwnerChange(models.Model):
+    """The lead changed hands: who had it before, who has it now, when, by whom, and why.
+
+    The owner at any past instant is the `from_owner` of the first change after it (or
+    the current owner when there is none), so flags name whoever owned the lead when the
+    promise was broken, and the lead shows its assignment history. The first assignment
+    at delivery is the lead's own `owner`/`assigned_at` and writes no row.
+    """
+
+    class Reason(models.TextChoices):
+        MANUAL = "manual", "Assigned by a manager"
+        ABSENCE = "absence", "Moved while the owner was away"
+        ROUND_ROBIN = "round_robin", "Round robin"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="owner_changes")
+    from_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices, default=Reason.MANUAL)
+
+    class Meta:
+        ordering = ["lead", "at", "id"]
+        indexes = [models.Index(fields=["lead", "at"])]
+
+    def __str__(self):
+        return f"lead {self.lead_id}: {self.from_owner_id} → {self.to_owner_id} at {self.at}"
 
 
 class Touch(models.Model):

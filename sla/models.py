@@ -39,6 +39,15 @@ class Agreement(models.Model):
     at_risk_percent = models.PositiveSmallIntegerField(default=75)
     next_touch_minutes = models.PositiveIntegerField(default=1440)
     attempts_before_abandon = models.PositiveSmallIntegerField(default=6)
+    # Ordered tiers, each a condition on the lead (the definition's criteria language) with
+    # its own windows; the first that matches applies, these terms are the default.
+    # [{"name", "when": [{"field", "op", "value"}], "first_touch_minutes",
+    #   "at_risk_percent", "next_touch_minutes", "attempts_before_abandon"}]
+    tiers = models.JSONField(default=list, blank=True)
+    # How far ahead a rep may set a callback, and how many a lead may have, before a
+    # sales manager must approve.
+    max_callback_business_days = models.PositiveSmallIntegerField(default=10)
+    max_callbacks = models.PositiveSmallIntegerField(default=3)
     # marketing's promises
     monthly_quota = models.PositiveIntegerField(default=200)
     min_acceptance_percent = models.PositiveSmallIntegerField(default=80)
@@ -52,6 +61,9 @@ class Agreement(models.Model):
         "at_risk_percent",
         "next_touch_minutes",
         "attempts_before_abandon",
+        "tiers",
+        "max_callback_business_days",
+        "max_callbacks",
     )
     MARKETING_TERMS = ("monthly_quota", "min_acceptance_percent", "pacing_tolerance_percent")
 
@@ -114,6 +126,8 @@ class LeadTerms(models.Model):
         AgreementVersion, on_delete=models.PROTECT, related_name="lead_terms"
     )
     attempts_required = models.PositiveSmallIntegerField()
+    # The name of the agreement version's tier the lead matched; blank: the default terms.
+    tier = models.CharField(max_length=100, blank=True, default="")
     # The CSV import that delivered the lead: a cancelled or failed import removes its own.
     import_job = models.ForeignKey(
         "ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="lead_terms"
@@ -391,6 +405,47 @@ class Clock(models.Model):
         return at >= self.due_at
 
 
+class Callback(models.Model):
+    """The prospect asked to be contacted at a later instant: the running clock restarts then.
+
+    The paused clock keeps its row: its window starts again at `at` (`started_at` and
+    `due_at` move), and this row keeps what it was (`previous_started_at`,
+    `previous_due_at`), who set it and why. Beyond the agreement's limits a sales manager
+    must approve (`approved_by`).
+    """
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="callbacks")
+    clock = models.ForeignKey(
+        Clock, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+    )
+    kind = models.CharField(max_length=20, choices=Clock.Kind.choices)
+    at = models.DateTimeField(help_text="When the prospect asked to be contacted.")
+    due_at = models.DateTimeField(help_text="The restarted clock's due time.")
+    previous_started_at = models.DateTimeField(null=True, blank=True)
+    previous_due_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_at = models.DateTimeField()
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The sales manager who allowed it beyond the agreement's limits.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["lead", "set_at", "id"]
+        indexes = [models.Index(fields=["lead", "set_at"])]
+
+    def __str__(self):
+        return f"callback on lead {self.lead_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
 class Flag(models.Model):
     """A missed or threatened promise, dated when it was broken; never deleted."""
 
@@ -402,6 +457,7 @@ class Flag(models.Model):
         QUOTA_AT_RISK = "quota_at_risk", "Quota at risk"
         QUOTA_SHORTFALL = "quota_shortfall", "Quota shortfall"
         QUALITY_SHORTFALL = "quality_shortfall", "Quality shortfall"
+        UNASSIGNED = "unassigned", "Unassigned"
 
     class State(models.TextChoices):
         OPEN = "open", "Open"
@@ -455,6 +511,12 @@ class Flag(models.Model):
                 fields=["lead", "kind"],
                 condition=Q(kind="premature_abandon"),
                 name="flag_premature_abandon_once",
+            ),
+            # A lead no rep was free to take: flagged once, resolved when it is assigned.
+            models.UniqueConstraint(
+                fields=["lead", "kind"],
+                condition=Q(kind="unassigned"),
+                name="flag_unassigned_once",
             ),
             models.UniqueConstraint(
                 fields=["agreement", "month", "kind"],
