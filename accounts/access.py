@@ -24,6 +24,7 @@ __all__ = [
     "lead_scope",
     "may_act_on_lead",
     "may_deliver_to",
+    "may_edit_definition",
     "may_edit_definitions",
     "may_log_commitment",
     "may_open_admin",
@@ -175,7 +176,27 @@ def may_log_commitment(user, agreement) -> bool:
 
 
 def may_edit_definitions(user) -> bool:
+    """Whether the person may write definitions at all (create; edit those they own)."""
     return has_role(user, Role.MARKETING)
+
+
+def definition_owner_teams(definition) -> set[int]:
+    """The marketing teams that own a definition: its own `team`, or, when it has none, the
+    marketing teams of the agreements that use it (none: nobody's yet)."""
+    if definition.team_id:
+        return {definition.team_id}
+    return set(definition.agreements.values_list("marketing_team_id", flat=True))
+
+
+def may_edit_definition(user, definition) -> bool:
+    """Admins edit every definition; a marketing manager those of their own teams, and one
+    that no team owns yet (no `team`, no agreement using it)."""
+    if is_admin(user):
+        return True
+    if not has_role(user, Role.MARKETING):
+        return False
+    owners = definition_owner_teams(definition)
+    return not owners or bool(owners & set(user.teams.values_list("pk", flat=True)))
 
 
 def may_import(user) -> bool:

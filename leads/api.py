@@ -8,10 +8,12 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.access import AdminWritesOthersRead, MarketingOrAdminWrites
+from accounts.access import AdminWritesOthersRead, MarketingOrAdminWrites, may_edit_definition
+from accounts.models import Team
 from leads.models import LeadDefinition, LeadDefinitionVersion, ReasonCode
 from leads.services.definitions import (
     definition_create,
@@ -51,6 +53,11 @@ class DisqualifiersField(serializers.JSONField):
 
 class DefinitionInput(serializers.Serializer):
     name = serializers.CharField(max_length=200)
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(),
+        required=False,
+        help_text="The marketing team that owns it (on create; default: the creator's team).",
+    )
     good_lead = serializers.CharField(allow_blank=True, required=False, default="")
     not_a_lead = serializers.CharField(allow_blank=True, required=False, default="")
     handling = serializers.CharField(allow_blank=True, required=False, default="")
@@ -71,12 +78,14 @@ class DefinitionOutput(serializers.ModelSerializer):
     criteria = CriteriaField()
     disqualifiers = DisqualifiersField()
     versions = VersionSummary(many=True, read_only=True)
+    team = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = LeadDefinition
         fields = [
             "id",
             "name",
+            "team",
             "good_lead",
             "not_a_lead",
             "handling",
@@ -155,7 +164,9 @@ class DefinitionViewSet(
 
     def get_queryset(self):
         versions = LeadDefinitionVersion.objects.select_related("created_by")
-        return LeadDefinition.objects.prefetch_related(Prefetch("versions", queryset=versions))
+        return LeadDefinition.objects.select_related("team").prefetch_related(
+            Prefetch("versions", queryset=versions)
+        )
 
     def get_permissions(self):
         if self.action == "score":  # a read in POST clothing: anyone may try a lead
@@ -183,8 +194,15 @@ class DefinitionViewSet(
     @extend_schema(request=DefinitionInput, responses={200: DefinitionOutput})
     def update(self, request, *args, **kwargs):
         definition = self.get_object()
+        if not may_edit_definition(request.user, definition):
+            raise PermissionDenied(
+                "Only the managers of the marketing team that owns this definition, and "
+                "admins, may change it."
+            )
         serializer = DefinitionInput(data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
+        if serializer.validated_data.pop("team", definition.team) != definition.team:
+            raise ValidationError({"team": "is set when the definition is created."})
         definition = definition_update(
             definition=definition, by=request.user, **serializer.validated_data
         )

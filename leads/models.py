@@ -30,6 +30,16 @@ class LeadDefinition(models.Model):
     """
 
     name = models.CharField(max_length=200, unique=True)
+    # The marketing team that owns it: its managers and the admins edit it
+    # (`accounts.access.may_edit_definition`).
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="definitions",
+        help_text="The marketing team that owns it; blank: the teams whose agreements use it.",
+    )
     good_lead = models.TextField(blank=True)
     not_a_lead = models.TextField(blank=True)
     handling = models.TextField(blank=True)

@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import may_edit_definitions
+from accounts.access import may_edit_definition, may_edit_definitions
 from core.htmx import login_required_htmx
 from leads.definition_forms import DefinitionForm, TryLeadForm
 from leads.models import LeadDefinition, LeadDefinitionVersion
@@ -71,7 +71,9 @@ def _team_zone(user) -> str | None:
 
 def _definitions():
     versions = LeadDefinitionVersion.objects.select_related("created_by")
-    return LeadDefinition.objects.prefetch_related(Prefetch("versions", queryset=versions))
+    return LeadDefinition.objects.select_related("team").prefetch_related(
+        Prefetch("versions", queryset=versions)
+    )
 
 
 @login_required
@@ -101,7 +103,7 @@ def _detail_context(request, definition, *, try_form=None, result=None) -> dict:
         "disqualifiers": rule_rows(definition.disqualifiers),
         "versions": versions,
         "zone": _team_zone(request.user),
-        "may_edit": may_edit_definitions(request.user),
+        "may_edit": may_edit_definition(request.user, definition),
         "try_form": try_form or _blank_try_form(definition),
         "result": result,
     }
@@ -163,9 +165,12 @@ def definition_new(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def definition_edit(request, pk: int):
-    if not may_edit_definitions(request.user):
-        raise PermissionDenied("Only marketing managers and admins may change definitions.")
     definition = get_object_or_404(LeadDefinition, pk=pk)
+    if not may_edit_definition(request.user, definition):
+        raise PermissionDenied(
+            "Only the managers of the marketing team that owns this definition, and admins, "
+            "may change it."
+        )
     initial = {name: getattr(definition, name) for name in DEFINITION_TERMS}
     form = DefinitionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

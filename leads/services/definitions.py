@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.access import is_admin
+from accounts.models import Team, User
 from leads.models import LeadDefinition, LeadDefinitionVersion, ReasonCode
 from leads.scoring import ScoreResult, validate_rules
 
@@ -90,11 +91,30 @@ def _save_unique(definition: LeadDefinition) -> None:
         ) from exc
 
 
+def definition_team_for(*, by: User | None, team: Team | None) -> Team | None:
+    """The marketing team a new definition belongs to: the one named (which a marketing
+    manager must be a member of), else the creator's only marketing team; an admin may
+    leave it to no team."""
+    if team is not None:
+        if team.kind != Team.Kind.MARKETING:
+            raise ValidationError({"team": "must be a marketing team."})
+        if by is not None and not is_admin(by) and not by.teams.filter(pk=team.pk).exists():
+            raise ValidationError({"team": f"you are not a member of {team.name}."})
+        return team
+    if by is None or is_admin(by):
+        return None
+    own = list(by.teams.filter(kind=Team.Kind.MARKETING)[:2])
+    if len(own) > 1:
+        raise ValidationError({"team": "name which of your marketing teams owns the definition."})
+    return own[0] if own else None
+
+
 @transaction.atomic
 def definition_create(
     *,
     by: User | None,
     name: str,
+    team: Team | None = None,
     good_lead: str = "",
     not_a_lead: str = "",
     handling: str = "",
@@ -105,6 +125,7 @@ def definition_create(
     """Create a definition and its version 1."""
     definition = LeadDefinition(
         name=name,
+        team=definition_team_for(by=by, team=team),
         good_lead=good_lead,
         not_a_lead=not_a_lead,
         handling=handling,

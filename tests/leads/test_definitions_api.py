@@ -50,7 +50,7 @@ def test_marketing_creates_a_definition_at_version_one(marketing):
     body = response.json()
     assert {key: body[key] for key in BODY} == BODY
     assert body["version"] == 1
-    assert set(body) == {*BODY, "id", "version", "updated_at", "versions"}
+    assert set(body) == {*BODY, "id", "team", "version", "updated_at", "versions"}
     (version,) = body["versions"]
     assert version["version"] == 1
     assert version["created_by"] == marketing.user.username
