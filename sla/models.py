@@ -231,6 +231,10 @@ class MonthEvaluation(models.Model):
     accepted = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     counted_at = models.DateTimeField(null=True, blank=True)
+    # When quota_shortfall / quality_shortfall last judged the month on fresh counts: a
+    # closed month neither has judged (the checks were down when it closed) is caught up.
+    quota_judged_at = models.DateTimeField(null=True, blank=True)
+    quality_judged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

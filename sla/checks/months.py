@@ -25,9 +25,10 @@ from contextvars import ContextVar
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F, Q
 
 from calendars.months import month_bounds, month_of
-from core.timeparse import local_text, month_before, month_text
+from core.timeparse import local_text, month_add, month_before, month_name, month_text
 from sla.compliance import (
     MonthWindow,
     acceptance_below_bar,
@@ -95,12 +96,82 @@ def _in_effect(*, at: datetime, closed: bool) -> list[tuple[Agreement, MonthWind
     return pairs
 
 
+# How far back a pass catches up closed months that no pass judged (checks down for years).
+CATCH_UP_MONTHS = 120
+# The MonthEvaluation field recording when each closed-month check judged the month.
+JUDGED = {
+    Flag.Kind.QUOTA_SHORTFALL: "quota_judged_at",
+    Flag.Kind.QUALITY_SHORTFALL: "quality_judged_at",
+}
+
+
+def _unjudged(*, at: datetime, kind: str) -> list[tuple[Agreement, MonthWindow]]:
+    """Closed months before the one that last closed that `kind` never judged on fresh
+    counts: the checks were down when they closed (or a late change made them stale).
+
+    From the agreement's first month (or the month it was entered, for an agreement
+    backdated when it was set up) up to the month before the last closed one. In the
+    steady state every such month has its judged evaluation, and the pass reads one
+    query of evaluations and judges nothing more.
+    """
+    candidates = []
+    for agreement in _shared(
+        "agreements", lambda: list(Agreement.objects.select_related("calendar"))
+    ):
+        try:
+            calendar = agreement.calendar.as_work_calendar()
+            last = month_before(*month_of(calendar, at))
+            begin = max(
+                (agreement.effective_from.year, agreement.effective_from.month),
+                month_of(calendar, agreement.created_at),
+                month_add(*last, -CATCH_UP_MONTHS),
+            )
+            year, month = begin
+            while (year, month) < last:
+                if agreement.in_effect_during(year, month):
+                    candidates.append((agreement, calendar, year, month))
+                year, month = month_add(year, month, 1)
+        except Exception:
+            logger.exception("month check skipped agreement %s", agreement.id)
+    if not candidates:
+        return []
+    ids = {agreement.id for agreement, *_ in candidates}
+    judged = set(
+        # Judged on the counts as they are: a recount since (a late verdict) judges again.
+        MonthEvaluation.objects.filter(
+            agreement__in=ids, stale=False, **{f"{JUDGED[kind]}__gte": F("counted_at")}
+        ).values_list("agreement_id", "month")
+    )
+    # A month already flagged is settled for this kind, whatever its counts say now.
+    judged |= set(
+        Flag.objects.filter(kind=kind, agreement__in=ids).values_list("agreement_id", "month")
+    )
+    return [
+        (agreement, month_window(calendar, year, month, at))
+        for agreement, calendar, year, month in candidates
+        if (agreement.id, month_name(year, month)) not in judged
+    ]
+
+
+def _judged(pairs: list, *, kind: str, at: datetime) -> None:
+    """Record that `kind` judged these closed months on the counts just kept."""
+    if not pairs:
+        return
+    which = Q()
+    for agreement, window in pairs:
+        which |= Q(agreement_id=agreement.id, month=window.name)
+    MonthEvaluation.objects.filter(which, stale=False).update(**{JUDGED[kind]: at})
+
+
 def _windows(*, at: datetime, closed: bool, kind: str) -> list[tuple[Agreement, MonthWindow]]:
-    """(agreement, month) pairs to judge: this month, or the one that last closed.
+    """(agreement, month) pairs to judge: this month, or the one that last closed and
+    every earlier closed month `kind` has not judged yet.
 
     Only agreements in effect that month, and not yet flagged with `kind` for it.
     """
     pairs = _shared(("pairs", at, closed), lambda: _in_effect(at=at, closed=closed))
+    if closed:
+        pairs = [*pairs, *_unjudged(at=at, kind=kind)]
     flagged = set(
         Flag.objects.filter(kind=kind, agreement__in=[a.id for a, _ in pairs]).values_list(
             "agreement_id", "month"
@@ -249,7 +320,9 @@ def quota_shortfall(*, at: datetime) -> list[Flag]:
         )
 
     pairs = _windows(at=at, closed=True, kind=Flag.Kind.QUOTA_SHORTFALL)
-    return _judge(pairs=pairs, at=at, build=build, count=_closed_counts)
+    flags = _judge(pairs=pairs, at=at, build=build, count=_closed_counts)
+    _judged(pairs, kind=Flag.Kind.QUOTA_SHORTFALL, at=at)
+    return flags
 
 
 def quality_shortfall(*, at: datetime) -> list[Flag]:
@@ -274,7 +347,9 @@ def quality_shortfall(*, at: datetime) -> list[Flag]:
         )
 
     pairs = _windows(at=at, closed=True, kind=Flag.Kind.QUALITY_SHORTFALL)
-    return _judge(pairs=pairs, at=at, build=build, count=_closed_counts)
+    flags = _judge(pairs=pairs, at=at, build=build, count=_closed_counts)
+    _judged(pairs, kind=Flag.Kind.QUALITY_SHORTFALL, at=at)
+    return flags
 
 
 # --- the counts of closed months, kept ---------------------------------------------------
