@@ -27,6 +27,7 @@ __all__ = [
     "may_edit_definition",
     "may_edit_definitions",
     "may_log_commitment",
+    "may_move_out_of_closed_stage",
     "may_open_admin",
     "may_override_abandon",
     "may_resolve_flag",
@@ -132,6 +133,11 @@ def may_assign_to(user) -> bool:
 
 def may_override_abandon(user) -> bool:
     """Only a sales manager (or an admin) may abandon before the attempts are logged."""
+    return has_role(user, Role.SALES_MANAGER)
+
+
+def may_move_out_of_closed_stage(user) -> bool:
+    """Only a sales manager (or an admin) moves a lead out of a won or lost stage."""
     return has_role(user, Role.SALES_MANAGER)
 
 

@@ -21,7 +21,10 @@ def exception_handler(exc, context):
     """DRF's handler, plus the domain errors: Django's ValidationError turned into a 400
     naming the fields, and a refused rule into a 409 saying which."""
     if isinstance(exc, RuleRefused):
-        return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+        body = {"detail": exc.message}
+        if exc.rule:
+            body["rule"] = exc.rule
+        return Response(body, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             data = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}

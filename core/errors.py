@@ -9,9 +9,11 @@ message as `detail`; a page shows the message. "Not allowed" is Django's own
 class RuleRefused(Exception):
     """A rule refuses the action; the message says which rule and what is still missing."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, rule: str | None = None):
         super().__init__(message)
         self.message = message
+        # The rule's name, as the agreement or the funnel calls it (`max_callbacks`).
+        self.rule = rule
 
     def __str__(self) -> str:
         return self.message

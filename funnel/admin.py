@@ -8,7 +8,7 @@ from funnel.services import STAGE_FIELDS, stage_create, stage_update
 
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
-    list_display = ["position", "name", "slug", "kind", "is_active"]
+    list_display = ["position", "name", "slug", "kind", "is_active", "reopenable"]
     list_display_links = ["name"]
     list_filter = ["kind", "is_active"]
     search_fields = ["slug", "name"]

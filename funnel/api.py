@@ -20,6 +20,9 @@ class StageInput(serializers.Serializer):
     exit_definition = serializers.CharField(allow_blank=True, required=False, default="")
     kind = serializers.ChoiceField(choices=Stage.Kind.choices, default=Stage.Kind.OPEN)
     is_active = serializers.BooleanField(default=True)
+    reopenable = serializers.BooleanField(
+        default=False, help_text="A lead further on may move back to this stage."
+    )
 
 
 class StageOutput(serializers.ModelSerializer):
@@ -34,6 +37,7 @@ class StageOutput(serializers.ModelSerializer):
             "exit_definition",
             "kind",
             "is_active",
+            "reopenable",
         ]
 
 

@@ -21,6 +21,9 @@ class Stage(models.Model):
     exit_definition = models.TextField(blank=True, help_text="What must be true to leave.")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OPEN)
     is_active = models.BooleanField(default=True)
+    reopenable = models.BooleanField(
+        default=False, help_text="A lead further on may move back to it (forward moves always may)."
+    )
 
     class Meta:
         ordering = ["position", "id"]

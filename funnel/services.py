@@ -13,6 +13,7 @@ STAGE_FIELDS = (
     "exit_definition",
     "kind",
     "is_active",
+    "reopenable",
 )
 
 
@@ -29,6 +30,7 @@ def stage_create(
     exit_definition: str = "",
     kind: str = Stage.Kind.OPEN,
     is_active: bool = True,
+    reopenable: bool = False,
 ) -> Stage:
     stage = Stage(
         slug=slug,
@@ -38,6 +40,7 @@ def stage_create(
         exit_definition=exit_definition,
         kind=kind,
         is_active=is_active,
+        reopenable=reopenable,
     )
     stage.full_clean()
     stage.save()

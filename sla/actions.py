@@ -13,9 +13,10 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from accounts.access import may_override_abandon
+from accounts.access import may_move_out_of_closed_stage, may_override_abandon
 from accounts.models import User
 from core.errors import RuleRefused
+from funnel.rules import stage_move_refusal
 from leads.csvfile import CsvFileError, CsvRow, parse_leads_csv, read_upload
 from leads.models import Lead, Touch
 from leads.services import leads as records
@@ -225,7 +226,15 @@ def lead_move_stage(*, lead: Lead, by: User, stage: str, note: str = "", now: da
     if lead.stage_id == target.pk:
         raise RuleRefused(f"The lead is already in {target.name}.")
     if lead.closed_at is not None and not target.is_closed:
-        raise RuleRefused("The lead is closed; it can only move between won and lost stages.")
+        raise RuleRefused(
+            "closed_lead: the lead is closed; it can only move between won and lost stages.",
+            rule="closed_lead",
+        )
+    refusal = stage_move_refusal(
+        from_stage=lead.stage, to_stage=target, manager=may_move_out_of_closed_stage(by), note=note
+    )
+    if refusal is not None:
+        raise RuleRefused(refusal.message, rule=refusal.rule)
     records.stage_move(lead=lead, stage=target, by=by, at=now, note=note)
     if target.is_closed and lead.closed_at is None:
         _close(lead=lead, at=now, reason=f"stage_{target.kind}")

@@ -64,6 +64,9 @@ def _migrated_defaults(request):
 
     if not Stage.objects.exists():
         importlib.import_module("funnel.migrations.0003_default_funnel").seed(apps, None)
+        importlib.import_module("funnel.migrations.0004_stage_reopenable").mark_reopenable(
+            apps, None
+        )
     if not ReasonCode.objects.exists():
         importlib.import_module("leads.migrations.0002_default_reason_codes").seed(apps, None)
 

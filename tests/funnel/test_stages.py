@@ -59,7 +59,7 @@ def test_every_signed_in_role_reads_the_stages_in_order(api_client, role):
     assert response.status_code == 200
     results = response.json()["results"]
     assert [item["slug"] for item in results][:3] == ["aware", "interacting", "engaged"]
-    assert set(results[0]) == {*BODY, "id", "is_active"}
+    assert set(results[0]) == {*BODY, "id", "is_active", "reopenable"}
 
 
 def test_anonymous_callers_get_401(api_client):
@@ -69,7 +69,7 @@ def test_anonymous_callers_get_401(api_client):
 def test_admin_adds_a_stage(api_client):
     response = client_as(api_client, "admin").post(URL, BODY, format="json")
     assert response.status_code == 201
-    assert response.json() == {**BODY, "id": response.json()["id"], "is_active": True}
+    assert response.json() == {**BODY, "id": response.json()["id"], "is_active": True, "reopenable": False}
     assert Stage.objects.get(slug="nurturing").position == 95
 
 
