@@ -1,14 +1,55 @@
-"""Cross-cutting API pieces: pagination and the error shape of the contract."""
+"""Cross-cutting API pieces: parsing, pagination and the error shape of the contract."""
+
+import io
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import RuleRefused
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing with a 400 what no field can hold: a body nested deeper
+    than Python's decoder goes, and a NUL character anywhere (PostgreSQL text and JSON
+    refuse it; JSON can only spell it `\\u0000`), naming where it is."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read() if stream is not None else b""
+        try:
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
+        except RecursionError as exc:
+            raise exceptions.ParseError(
+                "JSON parse error - the body is nested too deeply."
+            ) from exc
+        if b"\\u0000" in raw:
+            where = _nul_path(data)
+            if where is not None:
+                raise exceptions.ValidationError({where: ["may not contain a NUL character."]})
+        return data
+
+
+def _nul_path(data, path: str = "") -> str | None:
+    """The dotted path of the first key or text holding a NUL character, or None."""
+    todo = [(path, data)]
+    while todo:
+        where, value = todo.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return where or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{where}.{key}" if where else str(key)
+                if "\x00" in str(key):
+                    return name.replace("\x00", "")
+                todo.append((name, item))
+        elif isinstance(value, list):
+            todo.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 class Pagination(PageNumberPagination):
