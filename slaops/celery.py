@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "slaops.settings")
 
@@ -30,3 +30,19 @@ def _close_stale_connections(**kwargs):
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_ready.connect
+def _first_heartbeat(**kwargs):
+    # /healthz reports the worker missing until its first heartbeat: record one as soon as
+    # the worker is up rather than a beat tick later.
+    from django.utils import timezone
+
+    from health.services import heartbeat_record
+
+    try:
+        heartbeat_record(name="worker", at=timezone.now())
+    except Exception:  # the database may still be starting; beat's heartbeat follows
+        import logging
+
+        logging.getLogger(__name__).warning("first heartbeat not recorded", exc_info=True)

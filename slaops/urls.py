@@ -34,8 +34,11 @@ urlpatterns = [
     path("", include("funnel.urls")),
     path("", include("leads.urls")),
     path("", include("sla.urls")),
+    path("", include("accounts.urls")),
 ]
 
 urlpatterns += [
     path("settings/", accounts_views.person_settings, name="person-settings"),
 ]
+
+handler500 = "slaops.views.server_error"

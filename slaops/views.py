@@ -1,6 +1,10 @@
 """Project-level pages: the home page sends each role to its work."""
 
+import sys
+
 from django.contrib.auth.decorators import login_required
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from accounts.access import may_see_page
@@ -32,3 +36,34 @@ def home(request):
         return redirect(start)
     # No work page for this person (a role without one): say so, and offer what they can read.
     return render(request, "home.html", {"teams": request.user.teams.all()})
+
+
+# --- errors -------------------------------------------------------------------------------
+
+DATABASE_DOWN = (
+    "slaops cannot reach its database just now. Nothing you sent was saved; try again in a minute."
+)
+
+
+def server_error(request):
+    """Django's 500 handler, answering a clean 503 when the database is unreachable: JSON
+    for the API, a small page (no template, no query) for the browser. It runs inside the
+    handler's `except`, so the exception being handled is at hand."""
+    exc = sys.exc_info()[1]
+    down = isinstance(exc, (OperationalError, InterfaceError))
+    status = 503 if down else 500
+    if request.path.startswith("/api/"):
+        detail = DATABASE_DOWN if down else "The server hit an error; it has been logged."
+        response = JsonResponse({"detail": detail}, status=status)
+    else:
+        title = "Service unavailable" if down else "Server error"
+        text = DATABASE_DOWN if down else "Something went wrong on our side; it has been logged."
+        response = HttpResponse(
+            f'<!doctype html><html lang="en"><meta charset="utf-8"><title>{title} · slaops</title>'
+            f'<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto">'
+            f'<h1>{title}</h1><p>{text}</p><p><a href="/">slaops</a></p></body></html>',
+            status=status,
+        )
+    if down:
+        response["Retry-After"] = "30"
+    return response

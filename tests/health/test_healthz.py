@@ -10,13 +10,28 @@ from health.services import heartbeat_record
 pytestmark = pytest.mark.django_db
 
 
-def test_healthy_with_database_and_broker(client):
+def test_healthy_with_database_broker_and_a_worker(client):
+    heartbeat_record(name="worker", at=timezone.now())
     response = client.get("/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["database"] == "ok"
     assert body["broker"] == "ok"
-    assert body["worker"] == "waiting for first heartbeat"
+    assert body["worker"] == "ok"
+
+
+def test_no_worker_ever_started_is_missing_and_unhealthy(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["worker"] == "missing"
+    assert response.json()["worker_last_seen_at"] is None
+
+
+def test_a_worker_records_its_first_heartbeat_as_soon_as_it_is_ready(client):
+    from slaops.celery import _first_heartbeat
+
+    _first_heartbeat(sender=None)
+    assert client.get("/healthz").json()["worker"] == "ok"
 
 
 def test_unreachable_broker_answers_503_naming_it(client, settings):
