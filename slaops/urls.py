@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as accounts_views
-from accounts.api import MeView, ObtainTokenView
+from accounts.api import MeView, ObtainTokenView, RevokeTokenView
 from accounts.api_urls import urlpatterns as accounts_api
 from calendars.api_urls import urlpatterns as calendars_api
 from funnel.api_urls import urlpatterns as funnel_api
@@ -15,6 +15,7 @@ from slaops import views
 
 api_patterns = [
     path("auth/token/", ObtainTokenView.as_view(), name="api-token"),
+    path("auth/token/revoke/", RevokeTokenView.as_view(), name="api-token-revoke"),
     path("me/", MeView.as_view(), name="api-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -11,13 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.access import MarketingOrAdminWrites, may_act_on_lead
+from accounts.auth import ExpiringTokenAuthentication, token_check
 from accounts.models import User
 from core.bulk import instance_of, select_columns
 from core.errors import RuleRefused
@@ -57,7 +57,7 @@ from sla.selectors import lead_list, lead_sla, leads_with_terms
 IDEMPOTENCY_KEY_MAX = 200
 
 
-class _TokenAuthentication(TokenAuthentication):
+class _TokenAuthentication(ExpiringTokenAuthentication):
     """DRF's token check, the token and its user read by one hand-written query on
     PostgreSQL: on every delivery, compiling the queryset cost more than running it."""
 
@@ -80,8 +80,7 @@ class _TokenAuthentication(TokenAuthentication):
         width = len(model._meta.concrete_fields)
         token, user = instance_of(model, found[:width]), instance_of(User, found[width:])
         token.user = user
-        if not user.is_active:
-            raise AuthenticationFailed(gettext_lazy("User inactive or deleted."))
+        token_check(token, user)
         return (user, token)
 
 
@@ -110,7 +109,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if getattr(self, "swagger_fake_view", False):  # the schema documents DRF's own
             return super().get_authenticators()
         return [
-            _TokenAuthentication() if type(found) is TokenAuthentication else found
+            _TokenAuthentication() if type(found) is ExpiringTokenAuthentication else found
             for found in super().get_authenticators()
         ]
 

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Role, Team, User
+from tests.accounts.login import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def test_adduser_creates_user_with_role_team_and_password():
 
 def test_adduser_admin_role_can_use_the_admin_site(client):
     call_command("adduser", "boss", "--role", "admin", "--password", "s3cret-Pass")
-    client.login(username="boss", password="s3cret-Pass")
+    assert log_in(client, "boss", "s3cret-Pass")
     assert client.get("/admin/").status_code == 200
 
 

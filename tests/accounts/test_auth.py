@@ -3,6 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from tests.accounts.login import log_in
+
 pytestmark = pytest.mark.django_db
 
 
@@ -50,9 +52,9 @@ def test_login_then_logout(client, make_user):
 def test_admin_link_is_shown_only_to_the_admin_role(client, make_user):
     make_user("ada", "admin", password="pw-Secret-123")
     make_user("sam", "sales", password="pw-Secret-123")
-    client.login(username="ada", password="pw-Secret-123")
+    assert log_in(client, "ada", "pw-Secret-123")
     assert 'href="/admin/"' in client.get("/", follow=True).content.decode()
-    client.login(username="sam", password="pw-Secret-123")
+    assert log_in(client, "sam", "pw-Secret-123")
     assert 'href="/admin/"' not in client.get("/", follow=True).content.decode()
     assert client.get("/admin/").status_code == 302
 
@@ -71,7 +73,7 @@ def test_seed_demo_is_idempotent_and_gives_one_login_per_role(client):
     call_command("seed_demo")
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     assert User.objects.filter(username="maria").count() == 1
-    assert client.login(username="maria", password="slaops-demo") is True
+    assert log_in(client, "maria", "slaops-demo")
     from sla.models import Flag, Notification
 
     assert Flag.objects.exists()  # a realistic month has misses
@@ -112,7 +114,7 @@ def test_logging_in_lands_on_the_roles_work(client, make_user, role, start):
 
 def test_a_refused_page_is_a_styled_page_that_leads_back(client, make_user):
     make_user("sam", "sales", password="pw-Secret-123")
-    client.login(username="sam", password="pw-Secret-123")
+    assert log_in(client, "sam", "pw-Secret-123")
     response = client.get("/imports/")
     assert response.status_code == 403
     assert "Back to your work" in response.content.decode()

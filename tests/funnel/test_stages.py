@@ -69,7 +69,12 @@ def test_anonymous_callers_get_401(api_client):
 def test_admin_adds_a_stage(api_client):
     response = client_as(api_client, "admin").post(URL, BODY, format="json")
     assert response.status_code == 201
-    assert response.json() == {**BODY, "id": response.json()["id"], "is_active": True, "reopenable": False}
+    assert response.json() == {
+        **BODY,
+        "id": response.json()["id"],
+        "is_active": True,
+        "reopenable": False,
+    }
     assert Stage.objects.get(slug="nurturing").position == 95
 
 

@@ -69,3 +69,59 @@ def test_malformed_variable_stops_start_up_naming_it(env, message):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+def _security(**env):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, "
+            "s.CSRF_COOKIE_SECURE, s.REST_FRAMEWORK['NUM_PROXIES'], "
+            "s.CACHES['default']['BACKEND'].rsplit('.', 1)[-1])",
+        ],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k not in SECURITY_VARIABLES},
+            "SECRET_KEY": "x" * 50,
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+SECURITY_VARIABLES = {
+    "DEBUG",
+    "BEHIND_HTTPS_PROXY",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_COOKIES",
+    "TRUSTED_PROXIES",
+    "CACHE_URL",
+}
+
+
+def test_behind_a_tls_proxy_https_hsts_and_secure_cookies_are_on():
+    found = _security(DEBUG="0", BEHIND_HTTPS_PROXY="1")
+    assert found == ["True", "31536000", "True", "True", "0", "LocMemCache"]
+
+
+def test_serving_plain_http_leaves_the_https_settings_off():
+    assert _security(DEBUG="0")[:4] == ["False", "0", "False", "False"]
+    assert _security(DEBUG="1")[:4] == ["False", "0", "False", "False"]
+
+
+def test_each_https_setting_can_be_set_on_its_own():
+    found = _security(DEBUG="0", BEHIND_HTTPS_PROXY="1", SECURE_HSTS_SECONDS="600")
+    assert found[:2] == ["True", "600"]
+    assert _security(DEBUG="0", SECURE_SSL_REDIRECT="1")[:4] == ["True", "31536000", "True", "True"]
+
+
+def test_a_redis_cache_url_shares_the_cache_and_proxies_are_counted():
+    found = _security(DEBUG="0", CACHE_URL="redis://127.0.0.1:6379/3", TRUSTED_PROXIES="1")
+    assert found[4:] == ["1", "RedisCache"]
