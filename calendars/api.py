@@ -13,13 +13,26 @@ import holidays as holiday_data
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from calendars.engine import add_business_minutes, business_minutes_between
+from calendars.ics import IcsRefused
 from calendars.models import BusinessCalendar
+from calendars.services import (
+    calendar_holidays_import,
+    calendar_today,
+    clean_file_name,
+    holidays_from_upload,
+)
 from core.errors import RuleRefused
 from core.permissions import AdminWritesOthersRead
 from core.timeparse import parse_instant
@@ -156,6 +169,51 @@ DeadlineResponse = inline_serializer(
 )
 
 
+class HolidayImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="An iCalendar (.ics) file, UTF-8, at most CALENDAR_ICS_MAX_BYTES (1 MB by"
+        " default): its all-day events become"
+        " holidays; repeating ones are read from 1 January this year to 31 December two"
+        " years on."
+    )
+
+
+class HolidayImportQuerySerializer(serializers.Serializer):
+    preview = serializers.BooleanField(required=False, default=False)
+
+
+class HolidayDateSerializer(serializers.Serializer):
+    date = serializers.DateField(source="day")
+    name = serializers.CharField(help_text="The events giving this date, ' / ' between them.")
+
+
+class IgnoredEventSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="The event's SUMMARY, or '(untitled)'.")
+    start = serializers.CharField(help_text="Its DTSTART in ISO form, or '' without one.")
+    reason = serializers.CharField(help_text="Why it gives no holiday.")
+
+
+class HolidayImportResultSerializer(serializers.Serializer):
+    preview = serializers.BooleanField(help_text="True: nothing was written.")
+    file = serializers.CharField(help_text="The uploaded file's name.")
+    added = HolidayDateSerializer(
+        many=True, help_text="Dates new to the calendar (previewed: that would be added)."
+    )
+    already = HolidayDateSerializer(many=True, help_text="Dates already holidays.")
+    ignored = IgnoredEventSerializer(many=True, help_text="Events that give no holiday.")
+    holidays = serializers.ListField(
+        child=serializers.DateField(),
+        help_text="Every holiday of the calendar after the import (previewed: as it would be).",
+    )
+    repeats_from = serializers.DateField(help_text="Repeating events are read from this date…")
+    repeats_to = serializers.DateField(help_text="…to this one.")
+    version = serializers.IntegerField(
+        allow_null=True,
+        help_text="The calendar's version after the import (its count of history records,"
+        " the first being its creation); null when nothing was written.",
+    )
+
+
 class CalendarViewSet(viewsets.ModelViewSet):
     """Business calendars: everyone signed in reads them; the admin role changes them."""
 
@@ -197,6 +255,60 @@ class CalendarViewSet(viewsets.ModelViewSet):
                 "business_minutes_check": business_minutes_between(work, start, due_at),
             }
         )
+
+    @extend_schema(
+        operation_id="calendars_holidays_import",
+        request={"multipart/form-data": HolidayImportInputSerializer},
+        parameters=[
+            OpenApiParameter(
+                "preview", bool, description="Answer what would be added; write nothing."
+            )
+        ],
+        responses={
+            200: HolidayImportResultSerializer,
+            400: OpenApiResponse(
+                description='`{"file": [message]}`: no file, not an iCalendar file, larger'
+                " than the cap (1 MB by default), or more dates than one import adds"
+                ' (1,000 by default). `{"preview": [message]}`: not a boolean. Nothing is'
+                " written."
+            ),
+            403: OpenApiResponse(description="Only the admin role changes calendars."),
+            404: OpenApiResponse(description="No such calendar."),
+            409: OpenApiResponse(description="The stored calendar itself cannot be used."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="holidays/import",
+        parser_classes=[MultiPartParser, FormParser],
+        pagination_class=None,
+    )
+    def holidays_import(self, request, pk=None):
+        """Add the all-day events of an iCalendar (.ics) file to this calendar's holidays.
+
+        A new version of the calendar, in its history; running clocks keep their due
+        times. `?preview=1` answers the same without writing.
+        """
+        calendar = self.get_object()
+        query = HolidayImportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        form = HolidayImportInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        upload = form.validated_data["file"]
+        today = calendar_today(calendar, timezone.now())
+        try:
+            found = holidays_from_upload(upload, today=today)
+        except IcsRefused as exc:
+            raise serializers.ValidationError({"file": [exc.message]}) from exc
+        result = calendar_holidays_import(
+            calendar=calendar,
+            found=found,
+            file_name=clean_file_name(upload.name),
+            by=request.user,
+            preview=query.validated_data["preview"],
+        )
+        return Response(HolidayImportResultSerializer(result).data)
 
 
 def _in_use_detail(calendar: BusinessCalendar, users) -> str:

@@ -1,5 +1,6 @@
-"""Calendar pages: every calendar at a glance, one calendar's week, and its deadline
-calculator (an htmx partial that also works as a plain GET form without JavaScript).
+"""Calendar pages: every calendar at a glance, one calendar's week, its deadline
+calculator (an htmx partial that also works as a plain GET form without JavaScript), and
+the import of holidays from a calendar file (upload, preview, confirm).
 
 Times are shown on the calendar's wall clock with its zone named; the maths is the
 business-time engine's, on `BusinessCalendar.as_work_calendar()`.
@@ -10,10 +11,15 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from calendars.engine import (
     HORIZON_DAYS,
@@ -22,14 +28,26 @@ from calendars.engine import (
     is_working,
     next_opening,
 )
+from calendars.ics import IcsHoliday, IcsHolidays, IcsRefused
 from calendars.models import BusinessCalendar
 from calendars.months import business_days_elapsed, business_days_in_month
+from calendars.services import (
+    HolidayImport,
+    calendar_holidays_import,
+    calendar_today,
+    clean_file_name,
+    holidays_from_upload,
+)
 from calendars.spec import MINUTES_PER_DAY
+from core.errors import RuleRefused
 from core.htmx import login_required_htmx
 from core.permissions import is_admin
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 UPCOMING_HOLIDAYS = 12
+ICS_PREVIEW_SALT = "calendars.ics-import-preview"
+PREVIEW_AGE = 3600  # seconds a preview may be confirmed in
+IGNORED_SHOWN = 100  # ignored events listed on the preview page; the API lists them all
 
 
 @dataclass(frozen=True)
@@ -82,18 +100,22 @@ def calendar_list(request):
 @login_required
 def calendar_detail(request, pk: int):
     calendar = get_object_or_404(BusinessCalendar, pk=pk)
-    context = {"calendar": calendar, "can_edit": is_admin(request.user)}
+    return render(request, "calendars/calendar_detail.html", _detail(request, calendar))
+
+
+def _detail(request, calendar: BusinessCalendar, **extra) -> dict:
+    context = {"calendar": calendar, "can_edit": is_admin(request.user), **extra}
     try:
         work = calendar.as_work_calendar()
     except ValueError as exc:
         context["problem"] = str(exc)
-        return render(request, "calendars/calendar_detail.html", context)
+        return context
     now = timezone.now()
     local_now = now.astimezone(work_zone(work))
     bound = "start" in request.GET or "minutes" in request.GET
     form, result = _deadline(work, request.GET if bound else None, local_now)
     context.update(_overview(work, now, local_now), form=form, result=result)
-    return render(request, "calendars/calendar_detail.html", context)
+    return context
 
 
 @login_required_htmx
@@ -111,6 +133,99 @@ def calendar_deadline(request, pk: int):
     local_now = timezone.now().astimezone(work_zone(work))
     context["form"], context["result"] = _deadline(work, request.GET, local_now)
     return render(request, "calendars/_calendar_deadline.html", context)
+
+
+@login_required
+@require_POST
+def calendar_ics_import(request, pk: int):
+    """Upload an .ics file: answer its preview. Confirm the preview: import it.
+
+    The preview holds the parsed dates in a signed field of its confirm form, so the
+    upload is never kept on the server and the confirmation imports exactly what was
+    shown (against the calendar as it is then: a date added meanwhile counts as already
+    there). Refusals re-render the calendar page with the message on the file field.
+    """
+    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    if not is_admin(request.user):
+        raise PermissionDenied("Only the admin role changes calendars.")
+    if "confirm" in request.POST:
+        return _ics_confirm(request, calendar)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise IcsRefused("Choose an iCalendar (.ics) file to import.")
+        found = holidays_from_upload(upload, today=calendar_today(calendar, timezone.now()))
+    except IcsRefused as exc:
+        return _ics_refused(request, calendar, exc.message)
+    except RuleRefused as exc:
+        return _ics_refused(request, calendar, exc.message, status=409)
+    file_name = clean_file_name(upload.name)
+    result = calendar_holidays_import(
+        calendar=calendar, found=found, file_name=file_name, by=request.user, preview=True
+    )
+    token = signing.dumps(
+        {
+            "calendar": calendar.pk,
+            "user": request.user.pk,
+            "file": file_name,
+            "holidays": [[h.day.isoformat(), h.name] for h in found.holidays],
+            "window": [found.repeats_from.isoformat(), found.repeats_to.isoformat()],
+        },
+        salt=ICS_PREVIEW_SALT,
+        compress=True,
+    )
+    context = {"calendar": calendar, "result": result, "token": token}
+    context["ignored_shown"] = result.ignored[:IGNORED_SHOWN]
+    context["ignored_more"] = max(0, len(result.ignored) - IGNORED_SHOWN)
+    return render(request, "calendars/calendar_ics_preview.html", context)
+
+
+def _ics_confirm(request, calendar: BusinessCalendar):
+    try:
+        kept = signing.loads(request.POST["confirm"], salt=ICS_PREVIEW_SALT, max_age=PREVIEW_AGE)
+    except signing.BadSignature:  # also an expired one
+        return _ics_refused(
+            request, calendar, "That preview has expired or was altered: upload the file again."
+        )
+    if kept.get("calendar") != calendar.pk or kept.get("user") != request.user.pk:
+        return _ics_refused(request, calendar, "That preview was for another calendar or person.")
+    found = IcsHolidays(
+        holidays=tuple(IcsHoliday(date.fromisoformat(day), name) for day, name in kept["holidays"]),
+        ignored=(),
+        repeats_from=date.fromisoformat(kept["window"][0]),
+        repeats_to=date.fromisoformat(kept["window"][1]),
+    )
+    try:
+        result = calendar_holidays_import(
+            calendar=calendar, found=found, file_name=kept["file"], by=request.user, preview=False
+        )
+    except RuleRefused as exc:
+        return _ics_refused(request, calendar, exc.message, status=409)
+    if result.added:
+        messages.success(request, _imported(result))
+    else:
+        messages.info(
+            request, f"Nothing imported from {result.file!r}: every date was already a holiday."
+        )
+    return redirect(reverse("calendar-detail", args=[calendar.pk]) + "#holidays-title")
+
+
+def _imported(result: HolidayImport) -> str:
+    count, already = len(result.added), len(result.already)
+    text = f"Imported {count} holiday{pluralize(count)} from {result.file!r}"
+    text += f" as version {result.version} of the calendar." if result.version else "."
+    if already:
+        text += (
+            f" {already} {'was already a holiday' if already == 1 else 'were already holidays'}."
+        )
+    return text
+
+
+def _ics_refused(request, calendar: BusinessCalendar, message: str, status: int = 400):
+    """The calendar page again, the message on the file field (or, for a calendar that
+    cannot be used at all, the page's own account of why)."""
+    context = _detail(request, calendar, ics_error=message)
+    return render(request, "calendars/calendar_detail.html", context, status=status)
 
 
 def work_zone(work: WorkCalendar) -> ZoneInfo:
