@@ -29,6 +29,7 @@ __all__ = [
     "may_log_commitment",
     "may_move_out_of_closed_stage",
     "may_open_admin",
+    "may_read_audit",
     "may_override_abandon",
     "may_resolve_flag",
     "may_see_page",
@@ -136,6 +137,11 @@ def may_override_abandon(user) -> bool:
     return has_role(user, Role.SALES_MANAGER)
 
 
+def may_read_audit(user) -> bool:
+    """The audit history (who changed what): admins and executives."""
+    return has_role(user, Role.EXECUTIVE)
+
+
 def may_move_out_of_closed_stage(user) -> bool:
     """Only a sales manager (or an admin) moves a lead out of a won or lost stage."""
     return has_role(user, Role.SALES_MANAGER)
@@ -235,6 +241,7 @@ PAGES = {
     "lead-inbox": may_work_inbox,
     "import-list": may_import,
     "admin:index": may_open_admin,
+    "audit-log": may_read_audit,
 }
 
 

@@ -61,6 +61,10 @@ class User(AbstractUser):
         null=True, blank=True, help_text="Most open leads round robin gives them; blank: no cap."
     )
 
+    # Who changed a person's role, name, teams' access or active status, and when (the
+    # audit page); the password hash and the last login are not copied into history.
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
     class Meta:
         ordering = ["username"]
 
@@ -71,6 +75,8 @@ class User(AbstractUser):
         # A new password (set_password since the last save) ends every API token issued
         # under the old one: whoever held the old password may also hold a token.
         password_changed = self._password is not None and self.pk is not None
+        if password_changed:
+            self._change_reason = "password changed"  # the history row says so, not the hash
         super().save(*args, **kwargs)
         if password_changed:
             from rest_framework.authtoken.models import Token
@@ -102,6 +108,7 @@ class Team(models.Model):
         blank=True, help_text="Slack-compatible incoming webhook for this team's flags."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(m2m_fields=[members])
 
     class Meta:
         ordering = ["name"]

@@ -6,6 +6,7 @@ table lives here beside the stages it records, as DESIGN.md places it.
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 
 class Stage(models.Model):
@@ -24,6 +25,7 @@ class Stage(models.Model):
     reopenable = models.BooleanField(
         default=False, help_text="A lead further on may move back to it (forward moves always may)."
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from leads.scoring import score as score_lead
 
@@ -14,6 +15,7 @@ class ReasonCode(models.Model):
     label = models.CharField(max_length=200)
     is_active = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "code"]

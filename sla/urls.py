@@ -2,6 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
+from sla.views import audit as audit_views  # noqa: E402
 from sla.views import commitments as commitment_views  # noqa: E402
 from sla.views import compliance as compliance_views  # noqa: E402
 from sla.views import flags as flag_views  # noqa: E402
@@ -12,6 +13,7 @@ from sla.views import leads as lead_views  # noqa: E402
 urlpatterns = [
     path("inbox/", lead_views.lead_inbox, name="lead-inbox"),
     path("flags/", flag_views.flag_list, name="flag-list"),
+    path("audit/", audit_views.audit_log, name="audit-log"),
     path("compliance/", compliance_views.dashboard, name="dashboard"),
     path("commitments/", commitment_views.commitment_list, name="commitment-list"),
     path(

@@ -24,6 +24,7 @@ NAVIGATION = [
     ("Definitions", "definition-list", REFERENCE),
     ("Funnel", "stage-list", REFERENCE),
     ("Calendars", "calendar-list", REFERENCE),
+    ("Audit", "audit-log", TOOLS),
     ("API", "api-docs", TOOLS),
     ("Admin", "admin:index", TOOLS),
 ]
