@@ -10,7 +10,7 @@ the caller may not see answers 404, and a role that may not act at all gets 403.
 from django.db.models import Q
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from accounts.models import Role
+from accounts.models import Role, Team
 from core.permissions import AdminWritesOthersRead, is_admin
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "may_edit_definitions",
     "may_log_commitment",
     "may_move_out_of_closed_stage",
+    "may_manage_member",
+    "may_manage_teams",
     "may_open_admin",
     "may_read_audit",
     "may_override_abandon",
@@ -35,6 +37,7 @@ __all__ = [
     "may_see_page",
     "may_work_inbox",
     "sees_everything",
+    "team_scope",
 ]
 
 SALES_ROLES = frozenset({Role.SALES, Role.SALES_MANAGER})
@@ -130,6 +133,33 @@ def may_act_on_lead(user, lead, *, action: str) -> bool:
 def may_assign_to(user) -> bool:
     """Who may hold a lead: an active sales rep or sales manager."""
     return bool(user and user.is_active and user.role in SALES_ROLES)
+
+
+def may_manage_member(user, member) -> bool:
+    """Absences, caps and moving open leads: admins for everyone, a sales manager for the
+    members of their own sales teams (themselves included). A rep only reads their own
+    absences: whether a rep takes leads is the manager's call."""
+    if is_admin(user):
+        return True
+    if not has_role(user, Role.SALES_MANAGER):
+        return False
+    return Team.members.through.objects.filter(
+        team__kind=Team.Kind.SALES, team__members=user, user_id=member.pk
+    ).exists()
+
+
+def may_manage_teams(user) -> bool:
+    """The team pages: sales managers (their teams) and admins (every team)."""
+    return has_role(user, Role.SALES_MANAGER)
+
+
+def team_scope(user) -> Q | None:
+    """The teams whose page the person opens, as a filter on Team; None: every team."""
+    if is_admin(user):
+        return None
+    if has_role(user, Role.SALES_MANAGER):
+        return Q(kind="sales", members=user)
+    return Q(pk__in=[])
 
 
 def may_override_abandon(user) -> bool:
@@ -240,6 +270,7 @@ def may_open_admin(user) -> bool:
 PAGES = {
     "lead-inbox": may_work_inbox,
     "import-list": may_import,
+    "team-list": may_manage_teams,
     "admin:index": may_open_admin,
     "audit-log": may_read_audit,
 }

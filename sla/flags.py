@@ -16,12 +16,13 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from calendars.engine import business_minutes_between
 from core.bulk import bulk_insert
 from core.errors import RuleRefused
 from core.timeparse import local_text, month_text
+from leads.models import OwnerChange
 from sla.models import Clock, Flag
 from sla.notify.recipients import notifications_queue
 
@@ -56,6 +57,7 @@ def flags_insert(*, flags: Sequence[Flag], at: datetime) -> list[Flag]:
     """
     if not flags:
         return []
+    _name_owners_then(flags)
     columns = [f.attname for f in Flag._meta.concrete_fields if not f.primary_key]
     with transaction.atomic():
         try:
@@ -77,6 +79,18 @@ def flags_insert(*, flags: Sequence[Flag], at: datetime) -> list[Flag]:
                     logger.info("flag %s of clock %s already raised", flag.kind, flag.clock_id)
         notifications_queue(flags=created, at=at)
     return created
+
+
+def _name_owners_then(flags: Sequence[Flag]) -> None:
+    """A lead's flag names whoever owned the lead when the promise was broken (its
+    `raised_at`), not whoever holds it now: the lead may have moved since (a rep away,
+    a manager's reassignment). sla/checks/setbased.py says the same in SQL."""
+    about_leads = [flag for flag in flags if flag.lead_id is not None]
+    then = owners_at((flag.lead_id, flag.raised_at) for flag in about_leads)
+    for flag in about_leads:
+        key = (flag.lead_id, flag.raised_at)
+        if key in then:
+            flag.owner_id = then[key]
 
 
 def flag_team(lead_team_id: int | None, sales_team_id: int) -> int:
@@ -177,6 +191,64 @@ def _clock_flag(facts: ClockFacts, *, kind: str, raised_at: datetime, at: dateti
         team_id=facts.team_id,
         **fields,
     )
+
+
+# --- leads no rep was free to take ----------------------------------------------------------
+
+
+def unassigned_flag(
+    *, lead_id: int, agreement, team, received_at: datetime, due_at: datetime | None, at
+) -> Flag:
+    """No rep of the team was free (away, or at their cap) when the lead arrived: it waits
+    in the team's manager queue, its clocks running. Dated when it arrived."""
+    zone = agreement.calendar.timezone
+    detail = (
+        f"no rep of {team.name} was free when the lead arrived at "
+        f"{local_text(received_at, zone)} (away or at their cap); it waits in the manager queue"
+    )
+    if due_at is not None:
+        detail += f", first touch due {local_text(due_at, zone)}"
+    return Flag(
+        kind=Flag.Kind.UNASSIGNED,
+        raised_at=received_at,
+        due_at=due_at,
+        noticed_at=at,
+        lead_id=lead_id,
+        agreement_id=agreement.pk,
+        month=month_text(received_at, zone),
+        owner_id=None,
+        team_id=team.pk,
+        detail=detail,
+    )
+
+
+def unassigned_resolve(*, lead_ids, at: datetime, by=None, note: str) -> int:
+    """Resolve the open `unassigned` flags of leads that have just been given an owner."""
+    return Flag.objects.filter(
+        lead_id__in=list(lead_ids), kind=Flag.Kind.UNASSIGNED, state=Flag.State.OPEN
+    ).update(state=Flag.State.RESOLVED, resolved_at=at, resolved_by=by, resolution_note=note)
+
+
+def owners_at(pairs) -> dict[tuple[int, datetime], int | None]:
+    """{(lead id, instant): who owned the lead then} for leads that changed hands after
+    the instant: the `from_owner` of the first OwnerChange after it. A pair missing from
+    the answer had no change since: its owner is the lead's current one. One query."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    since = min(instant for _, instant in pairs)
+    lead_ids = {lead_id for lead_id, _ in pairs}
+    query = Q(lead_id__in=lead_ids, at__gt=since)
+    changes: dict[int, list] = {}
+    rows = OwnerChange.objects.filter(query).order_by("lead_id", "at", "id")
+    for lead_id, changed_at, from_owner_id in rows.values_list("lead_id", "at", "from_owner_id"):
+        changes.setdefault(lead_id, []).append((changed_at, from_owner_id))
+    found = {}
+    for lead_id, instant in pairs:
+        after = next((c for c in changes.get(lead_id, ()) if c[0] > instant), None)
+        if after is not None:
+            found[(lead_id, instant)] = after[1]
+    return found
 
 
 # --- writes ------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ NAVIGATION = [
     ("Import", "import-list", WORK),
     ("Dashboard", "dashboard", WORK),
     ("Flags", "flag-list", WORK),
+    ("Teams", "team-list", WORK),
     ("Agreements", "agreement-list", REFERENCE),
     ("Definitions", "definition-list", REFERENCE),
     ("Funnel", "stage-list", REFERENCE),

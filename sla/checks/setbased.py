@@ -7,7 +7,8 @@ One statement per calendar time zone (usually one) and batch:
    touch about to stop the clock) is passed by rather than waited for;
 3. `claimed`: `UPDATE ... RETURNING` of the clocks still unclaimed, so only what this
    claim changed is flagged;
-4. `flags`: `INSERT ... ON CONFLICT DO NOTHING RETURNING`, the text written by
+4. `flags`: `INSERT ... ON CONFLICT DO NOTHING RETURNING`, naming the lead's owner
+   when the promise broke (before any later change of hands), the text written by
    PostgreSQL in the calendar's zone (the session's, set for the statement), the same
    words as sla.flags writes them (tests/sla/test_checks_setbased.py holds them equal);
 5. for breaches, their outbox rows (sla.notify.outbox.BREACH_OUTBOX), in the same
@@ -80,10 +81,18 @@ WITH candidates AS ({candidates}
                           agreement_id, month, owner_id, team_id, detail, resolved_at,
                           resolved_by_id, resolution_note)
     SELECT %(flag_kind)s, 'open', {raised}, k.due_at, %(at)s, k.lead_id, k.id,
-           t.agreement_id, to_char({raised}, 'YYYY-MM'), l.owner_id,
+           t.agreement_id, to_char({raised}, 'YYYY-MM'),
+           CASE WHEN oc.found THEN oc.from_owner_id ELSE l.owner_id END,
            COALESCE(l.team_id, a.sales_team_id), {detail}, NULL, NULL, ''
     FROM claimed k
     JOIN free l ON l.id = k.lead_id
+    -- The owner when the promise broke: the lead's first change of hands after it, if
+    -- any (the (lead, at) index), else its owner now; as sla.flags.owners_at.
+    LEFT JOIN LATERAL (
+        SELECT oc.from_owner_id, true AS found FROM leads_ownerchange oc
+        WHERE oc.lead_id = k.lead_id AND oc.at > {raised}
+        ORDER BY oc.at, oc.id LIMIT 1
+    ) oc ON true
     -- One index lookup per claimed clock, not a hash join over every terms row.
     CROSS JOIN LATERAL (
         SELECT agreement_id FROM sla_leadterms WHERE lead_id = k.lead_id OFFSET 0

@@ -89,14 +89,19 @@ def preferences_for(user_ids) -> dict[tuple[int, str], tuple[str, bool]]:
 DEFAULT_PREFERENCE = (NotificationPreference.Email.AT_ONCE, True)
 
 
+# What the sales team's managers hear of at once: breaches, and a lead no rep was free to
+# take (it waits in their queue with its clock running).
+MANAGER_KINDS = Flag.BREACH_KINDS | {Flag.Kind.UNASSIGNED}
+
+
 def _recipients(flag: Flag, owner: dict | None, members: list[dict]) -> dict[int, dict]:
     """The people a flag concerns: its owner (marketing's managers for the month's flags),
-    and the sales team's managers for a breach."""
+    and the sales team's managers for a breach or a lead no rep was free to take."""
     recipients = {}
     if owner and flag.kind not in Flag.MONTH_KINDS:
         recipients[owner["id"]] = owner
     wanted = Role.MARKETING if flag.kind in Flag.MONTH_KINDS else None
-    if flag.kind in Flag.BREACH_KINDS:
+    if flag.kind in MANAGER_KINDS:
         wanted = Role.SALES_MANAGER
     for member in members if wanted else []:
         if member["user__role"] == wanted:
@@ -113,12 +118,13 @@ def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
     """Queue the outbox rows of new flags; call inside the transaction that made them.
 
     The owner hears of every flag (for quota and quality flags, the marketing team's
-    marketing managers); breaches also go to the sales team's sales managers. Each
+    marketing managers); breaches and unassigned leads also go to the sales team's sales
+    managers. Each
     person's preferences (accounts.NotificationPreference) choose, per kind of flag,
     e-mail at once, in the daily digest (sla.notify.digest) or not at all, and whether
     the team's chat carries it: the chat post goes out when one of the people it
     concerns wants it there (or it concerns nobody), and names them. Breaches go at
-    once; everything else waits for the team's working hours.
+    once (so do unassigned leads); everything else waits for the team's working hours.
     """
     flags = [f for f in flags if not _superseded(f, at)]
     if not flags:
@@ -147,7 +153,7 @@ def notifications_queue(*, flags: Sequence[Flag], at: datetime) -> int:
         team = teams.get(flag.team_id)
         owner = owners.get(flag.owner_id)
         subject, body = _message(flag, labels.get(flag.lead_id), owner and owner["username"])
-        if flag.kind in Flag.BREACH_KINDS or team is None:
+        if flag.kind in MANAGER_KINDS or team is None:
             not_before = at
         else:
             not_before = calendars.opening(team.calendar_id, at)

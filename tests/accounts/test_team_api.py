@@ -67,3 +67,27 @@ def test_a_team_used_by_an_agreement_cannot_be_deleted_or_change_kind(admin_clie
     response = admin_client.patch(f"{URL}{team.pk}/", {"kind": "marketing"}, format="json")
     assert response.status_code == 400 and "kind" in response.json()
     assert Team.objects.get(pk=team.pk).kind == "sales"
+
+
+@pytest.mark.parametrize("role", ["sales", "sales_manager", "marketing", "executive", "admin"])
+def test_the_chat_webhook_url_is_a_secret_written_and_never_read_back(api_client, make_user, role):
+    team = Team.objects.create(
+        name="Closers", kind="sales", chat_webhook_url="https://hooks.example.com/T/B/secret"
+    )
+    api_client.force_authenticate(make_user(f"who-{role}", role))
+    body = api_client.get(f"/api/teams/{team.pk}/").json()
+    assert "chat_webhook_url" not in body
+    assert body["has_chat_webhook"] is True
+    assert "secret" not in api_client.get("/api/teams/").content.decode()
+
+
+def test_an_admin_sets_the_chat_webhook_without_it_being_echoed(api_client, make_user):
+    api_client.force_authenticate(make_user("ada", "admin"))
+    created = api_client.post(
+        "/api/teams/",
+        {"name": "Hooked", "kind": "sales", "chat_webhook_url": "https://hooks.example.com/x"},
+        format="json",
+    )
+    assert created.status_code == 201
+    assert "chat_webhook_url" not in created.json() and created.json()["has_chat_webhook"]
+    assert Team.objects.get(name="Hooked").chat_webhook_url == "https://hooks.example.com/x"
