@@ -545,6 +545,7 @@ def _bulk(dataset: Dataset, *, log) -> None:
                     "agreement_id": "m.agreement_id",
                     "agreement_version_id": "m.version_id",
                     "attempts_required": "6",
+                    "tier": "''",
                 },
                 "FROM leads_lead l JOIN unnest(%(teams)s::bigint[], %(agreements)s::bigint[],"
                 " %(versions)s::bigint[]) AS m(team_id, agreement_id, version_id)"

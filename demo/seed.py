@@ -2,13 +2,17 @@
 
 Two agreements (New York inbound, London partner-sourced), their teams and reps, and
 a few hundred leads over the last 30 days, worked through the same services the API
-uses: touches in time and late, verdicts, stage moves, abandons, one manager override.
+uses: touches in time and late, verdicts, stage moves, abandons, one manager override,
+one callback a rep's prospect asked for, one rep away on holiday whose open leads were
+moved, and a cap on another rep's open leads. Inbound NY has a fast tier: a demo request is
+due a first touch within 15 business minutes.
 Idempotent: a second run updates the logins and adds no lead.
 """
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
@@ -18,7 +22,7 @@ from calendars.engine import add_business_minutes
 from calendars.models import BusinessCalendar
 from calendars.months import month_of
 from leads.models import Lead, LeadDefinition
-from sla.models import Agreement, Notification
+from sla.models import Agreement, Callback, Notification
 
 DEMO_PASSWORD = "slaops-demo"
 DEMO_LEADS_PER_AGREEMENT = 160
@@ -103,7 +107,15 @@ FIRST = [
 ]
 LAST = ["Adams", "Brown", "Clark", "Davis", "Evans", "Fox", "Green", "Hill", "Irwin", "Jones"]
 TITLES = ["VP Sales", "Head of Ops", "CTO", "Marketing Lead", "Student", "Founder", "IT Manager"]
-SOURCES = ["webinar", "ebook", "paid_search", "partner", "event", "referral"]
+SOURCES = ["webinar", "ebook", "paid_search", "partner", "event", "referral", "demo_request"]
+# Inbound NY's fast tier: a prospect who asked for a demo is called within 15 minutes.
+DEMO_TIER = {
+    "name": "Demo request",
+    "when": [{"field": "source", "op": "eq", "value": "demo_request"}],
+    "first_touch_minutes": 15,
+    "at_risk_percent": 50,
+    "next_touch_minutes": 480,
+}
 
 
 def _calendar(name, zone, holidays) -> BusinessCalendar:
@@ -139,7 +151,7 @@ def _definition(name, qualify_at, criteria, now) -> LeadDefinition:
     )
 
 
-def _agreement(name, marketing, sales, calendar, definition, quota, now) -> Agreement:
+def _agreement(name, marketing, sales, calendar, definition, quota, now, tiers=()) -> Agreement:
     from sla.agreements import agreement_create
 
     existing = Agreement.objects.filter(name=name).first()
@@ -159,6 +171,7 @@ def _agreement(name, marketing, sales, calendar, definition, quota, now) -> Agre
         at_risk_percent=75,
         next_touch_minutes=1440,
         attempts_before_abandon=4,
+        tiers=list(tiers),
         monthly_quota=quota,
         min_acceptance_percent=80,
         pacing_tolerance_percent=10,
@@ -204,7 +217,7 @@ def demo_seed(*, now: datetime) -> list[DemoLogin]:
             {
                 "field": "source",
                 "op": "in",
-                "value": ["webinar", "referral", "event"],
+                "value": ["webinar", "referral", "event", "demo_request"],
                 "points": 20,
                 "label": "High-intent source",
             },
@@ -234,7 +247,16 @@ def demo_seed(*, now: datetime) -> list[DemoLogin]:
         now,
     )
     agreements = [
-        _agreement("Inbound NY", teams["Demand Gen"], teams["Inside Sales"], ny, inbound, 150, now),
+        _agreement(
+            "Inbound NY",
+            teams["Demand Gen"],
+            teams["Inside Sales"],
+            ny,
+            inbound,
+            150,
+            now,
+            tiers=[DEMO_TIER],
+        ),
         _agreement(
             "Partner EMEA",
             teams["Partner Marketing"],
@@ -251,6 +273,9 @@ def demo_seed(*, now: datetime) -> list[DemoLogin]:
         if not Lead.objects.filter(external_id__startswith=f"demo-{agreement.pk}-").exists():
             _month_of_leads(agreement, now, random.Random(agreement.pk))
             generated = True
+    if not Callback.objects.filter(lead__terms__agreement=agreements[0]).exists():
+        _callback(agreements[0], now)
+    _away(agreements[0], now)
     try:
         from sla.checks import run_all_checks
     except ImportError:  # the checks arrive with the scheduled-checks work
@@ -282,6 +307,62 @@ def _commitments(agreement: Agreement, now: datetime) -> None:
         )
 
 
+def _callback(agreement: Agreement, now: datetime) -> None:
+    """One prospect of a rep asked to be called back at 10:00 on the next business day:
+    the lead's running clock pauses until then (shown on its timeline and in the inbox)."""
+    from sla.callbacks import lead_callback
+
+    calendar = agreement.calendar.as_work_calendar()
+    leads = Lead.objects.filter(
+        terms__agreement=agreement,
+        owner__role=Role.SALES,
+        closed_at__isnull=True,
+        qualifies=True,
+        clocks__state="running",
+        clocks__due_at__gt=now,
+    ).select_related("owner")
+    lead = leads.filter(owner__username="sam").order_by("received_at").first()
+    lead = lead or leads.order_by("received_at").first()
+    if lead is None:
+        return
+    zone = ZoneInfo(calendar.timezone)
+    day = now.astimezone(zone).date() + timedelta(days=1)
+    while not calendar._business_day(day.toordinal()):
+        day += timedelta(days=1)
+    lead_callback(
+        lead=lead,
+        by=lead.owner,
+        at=datetime.combine(day, time(10), tzinfo=zone),
+        note="Asked to talk after their budget meeting",
+        now=now,
+    )
+
+
+def _away(agreement: Agreement, now: datetime) -> None:
+    """Raj is on holiday (today to three days on): the manager moved his open leads to the
+    others, and round robin passes him by. Sofia takes at most 40 open leads."""
+    from accounts.absences import absence_create, away_at, is_away
+    from sla.reassign import open_leads_move
+
+    team = agreement.sales_team
+    raj = team.members.filter(username="raj").first()
+    manager = team.members.filter(role=Role.SALES_MANAGER).first()
+    team.members.filter(username="sofia", max_open_leads=None).update(max_open_leads=40)
+    if raj is None or is_away(away_at(user_ids=[raj.pk], instants=[now]).get(raj.pk), now):
+        return
+    zone = ZoneInfo(agreement.calendar.timezone)
+    today = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+    absence_create(
+        user=raj,
+        starts_at=min(today, now),
+        ends_at=today + timedelta(days=3),
+        reason="Holiday",
+        by=manager,
+        at=now,
+    )
+    open_leads_move(team=team, member=raj, by=manager, at=now)
+
+
 def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> None:
     """Deliver and work leads over the last 30 days, as if it had happened."""
     from sla.actions import (
@@ -292,6 +373,7 @@ def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> 
         lead_reject,
         lead_touch,
     )
+    from sla.selectors import lead_windows
 
     calendar = agreement.calendar.as_work_calendar()
     marketer = agreement.marketing_team.members.filter(role=Role.MARKETING).first()
@@ -315,12 +397,13 @@ def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> 
         if not lead.qualifies or lead.owner is None:
             continue
         rep = lead.owner
+        windows = lead_windows(lead)  # the lead's tier: a demo request's are short
         # How fast the rep was: mostly in time, some late, a few not yet.
         speed = rnd.random()
         if speed < 0.12:
             continue  # untouched: pending, at risk or breached depending on age
         share = rnd.uniform(0.05, 0.9) if speed < 0.8 else rnd.uniform(1.1, 3.0)
-        at = add_business_minutes(calendar, received, agreement.first_touch_minutes * share)
+        at = add_business_minutes(calendar, received, windows.first_touch_minutes * share)
         attempts = 0
         while at < now and attempts < 6:
             outcome = rnd.choice(["no_answer", "left_message", "no_answer", "connected"])
@@ -336,7 +419,7 @@ def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> 
             if outcome == "connected":
                 break
             at = add_business_minutes(
-                calendar, at, agreement.next_touch_minutes * rnd.uniform(0.3, 1.3)
+                calendar, at, windows.next_touch_minutes * rnd.uniform(0.3, 1.3)
             )
         last = min(at, now)
         fate = rnd.random()
@@ -353,7 +436,7 @@ def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> 
             if outcome == "connected":
                 stage = rnd.choice(["engaged", "investigating", "buying", "customer"])
                 lead_move_stage(lead=lead, by=rep, stage=stage, note="Demo", now=last)
-        elif attempts >= agreement.attempts_before_abandon:
+        elif attempts >= windows.attempts_before_abandon:
             lead_abandon(
                 lead=lead, by=rep, reason="No response after the agreed attempts", now=last
             )

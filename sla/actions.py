@@ -20,10 +20,13 @@ from funnel.rules import stage_move_refusal
 from leads.csvfile import CsvFileError, CsvRow, parse_leads_csv, read_upload
 from leads.models import Lead, Touch
 from leads.services import leads as records
+from sla.callbacks import callback_touch
 from sla.checks.months import month_evaluations_reopen
 from sla.clocks import clock_start, clock_stop, clocks_stop_all, running_clock
 from sla.delivery import CREATED, ERROR, leads_deliver
+from sla.flags import unassigned_resolve
 from sla.models import Agreement, Clock
+from sla.terms import sales_terms_named
 
 REJECTED_STAGE = "disqualified"
 ABANDONED_STAGE = "recycled"
@@ -172,6 +175,7 @@ def lead_touch(
     if not lead.qualifies or not hasattr(lead, "terms"):
         return touch
     calendar = lead.terms.agreement.calendar.as_work_calendar()
+    callback_touch(lead=lead, at=at, calendar=calendar)  # keeps a pending callback
     first = running_clock(lead=lead, kind=Clock.Kind.FIRST_TOUCH)
     if first is not None:
         clock_stop(clock=first, at=max(at, first.started_at), reason="touch", calendar=calendar)
@@ -187,7 +191,10 @@ def lead_touch(
             kind=Clock.Kind.NEXT_TOUCH,
             at=at,
             calendar=calendar,
-            minutes=lead.terms.agreement_version.terms["next_touch_minutes"],
+            # The lead's own tier in its own version: later edits move no lead's window.
+            minutes=sales_terms_named(
+                lead.terms.agreement_version.terms, lead.terms.tier
+            ).next_touch_minutes,
         )
     return touch
 
@@ -244,10 +251,13 @@ def lead_move_stage(*, lead: Lead, by: User, stage: str, note: str = "", now: da
 
 @transaction.atomic
 def lead_assign(*, lead: Lead, by: User, owner: str, now: datetime) -> Lead:
-    """Give the lead to another rep of its team; running clocks keep running."""
+    """Give the lead to another rep of its team; running clocks keep running. The change
+    is recorded (flags name the owner at the time of a miss), and a lead that waited in
+    the manager queue has its `unassigned` flag resolved."""
     lead = _locked(lead)
     _refuse_if_closed(lead, "reassign")
-    records.owner_set(lead=lead, username=owner, at=now)
+    user = records.owner_set(lead=lead, username=owner, at=now, by=by)
+    unassigned_resolve(lead_ids=[lead.pk], at=now, by=by, note=f"assigned to {user.username}")
     return lead
 
 
@@ -255,9 +265,10 @@ def lead_assign(*, lead: Lead, by: User, owner: str, now: datetime) -> Lead:
 def lead_abandon(
     *, lead: Lead, by: User, reason: str, note: str = "", override: bool = False, now: datetime
 ) -> Lead:
-    """Stop working the lead. Refused (409) while fewer touches than the agreement's
-    attempts_before_abandon were logged, unless a sales manager overrides; an override
-    is recorded and the checks raise `premature_abandon` for it."""
+    """Stop working the lead. Refused (409) while fewer touches than the lead's terms
+    require (the attempts_before_abandon of its tier, stamped at delivery) were logged,
+    unless a sales manager overrides; an override is recorded and the checks raise
+    `premature_abandon` for it."""
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the lead is abandoned."})
     if override and not may_override_abandon(by):

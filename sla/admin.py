@@ -1,18 +1,21 @@
 """Admin pages of the sla app. The admin's ModelForm runs full_clean(), hence each
 model's clean(): the admin enforces the same rules as the API."""
 
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from leads.admin import ReadOnlyAdminMixin
 from sla.agreements import (
+    CALLBACK_LIMITS,
     VERSIONED_FIELDS,
     agreement_create,
     agreement_update,
     commitment_log,
 )
 from sla.models import Agreement, AgreementVersion, Clock, Flag, MonthlyCommitment, Notification
+from sla.terms import tiers_clean, tiers_errors
 
 
 class AgreementVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -22,9 +25,42 @@ class AgreementVersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
+class AgreementForm(forms.ModelForm):
+    """The rules the services refuse beyond the model's own (sla.terms for the tiers),
+    said on the form's fields instead of an error page."""
+
+    class Meta:
+        model = Agreement
+        fields = list(VERSIONED_FIELDS)
+
+    def clean_tiers(self):
+        tiers = self.cleaned_data.get("tiers")
+        tiers = [] if tiers is None else tiers
+        errors = tiers_errors(tiers)
+        if errors:
+            raise forms.ValidationError(errors)
+        return tiers_clean(tiers)
+
+    def _limit(self, name: str):
+        value = self.cleaned_data.get(name)
+        if value is not None and not 0 <= value <= CALLBACK_LIMITS[name]:
+            raise forms.ValidationError(
+                f"must be a whole number from 0 to {CALLBACK_LIMITS[name]}."
+            )
+        return value
+
+    def clean_max_callback_business_days(self):
+        return self._limit("max_callback_business_days")
+
+    def clean_max_callbacks(self):
+        return self._limit("max_callbacks")
+
+
 @admin.register(Agreement)
 class AgreementAdmin(admin.ModelAdmin):
     """Saving goes through the agreement services, so every edit writes a new version."""
+
+    form = AgreementForm
 
     list_display = ["name", "marketing_team", "sales_team", "calendar", "version", "effective_from"]
     list_filter = ["marketing_team", "sales_team"]

@@ -8,6 +8,7 @@ from django.db import transaction
 from accounts.models import Team, User
 from core.timeparse import month_field
 from sla.models import Agreement, AgreementVersion, LeadTerms, MonthlyCommitment
+from sla.terms import sales_terms_for, sales_terms_named, tiers_clean, tiers_errors
 
 VERSIONED_FIELDS = (
     "name",
@@ -50,9 +51,22 @@ def _validate(agreement: Agreement) -> None:
     for name in ("at_risk_percent", "min_acceptance_percent", "pacing_tolerance_percent"):
         if not 0 <= getattr(agreement, name) <= 100:
             errors[name] = "must be a percentage from 0 to 100."
+    for name, high in CALLBACK_LIMITS.items():
+        value = getattr(agreement, name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+            errors[name] = f"must be a whole number from 0 to {high}."
+    found = tiers_errors(agreement.tiers)
+    if found:
+        errors["tiers"] = found
+    else:
+        agreement.tiers = tiers_clean(agreement.tiers)
     if errors:
         raise ValidationError(errors)
     agreement.full_clean()
+
+
+# The callback limits' ranges: a callback at most a year of business days ahead.
+CALLBACK_LIMITS = {"max_callback_business_days": 365, "max_callbacks": 100}
 
 
 def agreement_version_write(
@@ -123,11 +137,22 @@ def committed_quota(*, agreement: Agreement, month: str) -> int:
     return commitment.quota if commitment else agreement.monthly_quota
 
 
-def lead_terms_attach(*, lead, agreement: Agreement, version: AgreementVersion | None = None):
-    """Record which agreement, and which version of it, the lead was delivered under."""
+def lead_terms_attach(
+    *, lead, agreement: Agreement, version: AgreementVersion | None = None, tier: str | None = None
+):
+    """Record which agreement, and which version of it, the lead was delivered under, and
+    the version's tier it matched (chosen from the lead's data and score when `tier` is
+    None; a lead that does not qualify starts no clock and takes the default terms)."""
+    # The current version's terms are the agreement's own fields, read without a query.
+    terms = version.terms if version else {n: getattr(agreement, n) for n in Agreement.SALES_TERMS}
+    if tier is None:
+        sales = sales_terms_for(terms, vars(lead)) if lead.qualifies else None
+    else:
+        sales = sales_terms_named(terms, tier)
     return LeadTerms.objects.create(
         lead=lead,
         agreement=agreement,
         agreement_version=version or agreement.current_version(),
-        attempts_required=agreement.attempts_before_abandon,
+        attempts_required=(sales or sales_terms_named(terms, "")).attempts_before_abandon,
+        tier=sales.tier if sales else "",
     )

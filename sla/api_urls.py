@@ -9,6 +9,7 @@ from sla.api.flags import FlagViewSet  # noqa: E402
 from sla.api.imports import ImportJobViewSet
 from sla.api.lead_csv import LeadExportView, LeadImportView  # noqa: E402
 from sla.api.leads import LeadViewSet  # noqa: E402
+from sla.api.team_moves import AssignQueueView, MoveOpenLeadsView
 
 router = SimpleRouter()
 router.register("agreements", AgreementViewSet, basename="agreement")
@@ -21,5 +22,11 @@ urlpatterns = [
     path("leads/import/", LeadImportView.as_view(), name="lead-import"),
     path("leads/export.csv", LeadExportView.as_view(), name="lead-export"),
     path("compliance/", ComplianceView.as_view(), name="compliance"),
+    path(
+        "teams/<int:pk>/members/<str:username>/move-open-leads/",
+        MoveOpenLeadsView.as_view(),
+        name="team-move-open-leads",
+    ),
+    path("teams/<int:pk>/assign-queue/", AssignQueueView.as_view(), name="team-assign-queue"),
     *router.urls,
 ]

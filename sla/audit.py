@@ -50,6 +50,16 @@ def _text(value) -> str:
     return text if len(text) <= 120 else text[:117] + "…"
 
 
+# Fields whose value is a secret: the record says it changed, never what it is.
+SECRET_FIELDS = frozenset({"chat_webhook_url"})
+
+
+def _shown(name: str, value) -> str:
+    if name in SECRET_FIELDS:
+        return "(set)" if value else "—"
+    return _text(value)
+
+
 def _url(name: str, *args) -> str | None:
     try:
         return reverse(name, args=args)
@@ -115,10 +125,10 @@ def _history_entries(source: HistorySource, *, before, since, who_id, limit) -> 
             for name in source.fields:
                 old, new = getattr(before_row, name, None), getattr(row, name, None)
                 if old != new:
-                    changes.append((name, _text(old), _text(new)))
+                    changes.append((name, _shown(name, old), _shown(name, new)))
         elif row.history_type == "+":
             changes = [
-                (name, "—", _text(getattr(row, name, None)))
+                (name, "—", _shown(name, getattr(row, name, None)))
                 for name in source.fields
                 if getattr(row, name, None) not in (None, "", [], {})
             ]

@@ -61,6 +61,34 @@ def clock_start(
     return clock
 
 
+def clock_restart(
+    *,
+    clock: Clock,
+    at: datetime,
+    calendar: WorkCalendar,
+    minutes: int,
+    at_risk_percent: int | None = None,
+) -> bool:
+    """Start a running clock's window again at `at` (a callback pauses it until then).
+
+    The row keeps its id (its flags and callbacks point at it); its start, due and at-risk
+    times move, computed once as when a clock starts, and the lead's summary follows.
+    Returns False when the clock was no longer running.
+    """
+    due_at, at_risk_at = clock_times(
+        calendar=calendar, at=at, minutes=minutes, at_risk_percent=at_risk_percent
+    )
+    moved = Clock.objects.filter(pk=clock.pk, state=Clock.State.RUNNING).update(
+        started_at=at, due_at=due_at, at_risk_at=at_risk_at, business_minutes=minutes
+    )
+    if not moved:
+        return False
+    clock.started_at, clock.due_at, clock.at_risk_at = at, due_at, at_risk_at
+    clock.business_minutes = minutes
+    clocks_summarise(lead_ids=[clock.lead_id])
+    return True
+
+
 def clock_stop(
     *, clock: Clock, at: datetime, reason: str, calendar: WorkCalendar | None = None
 ) -> bool:

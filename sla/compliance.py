@@ -6,6 +6,8 @@ contract leaves open:
 
 - The month is the calendar month in the agreement calendar's zone.
 - `leads` (sales) counts the month's qualified leads, those that start clocks.
+- `by_tier` groups them by the tier stamped on each lead at delivery (null: the
+  agreement's own terms), whichever version's tier it was.
 - A first-touch clock is *decided* as of `at` once it stopped (at or before `at`) or
   its due time passed. It was kept (`touched_within_sla`) when it stopped at or before
   its due time, whatever stopped it: a touch, a rejection, an abandon or a won/lost
@@ -232,6 +234,29 @@ def sales_by_rep(*, owners: dict) -> list[dict]:
     return reps
 
 
+def sales_by_tier(*, tiers: dict, order: list | None = None) -> list[dict]:
+    """`by_tier`: each tier's first touches as `by_rep` counts a rep's, `tier` its name
+    (None: the agreement's own terms). In the order of `order` (the agreement's tiers),
+    then tiers of older versions by name, the default last."""
+    position = {tier["name"]: index for index, tier in enumerate(order or [])}
+    rows = []
+    for name in sorted(tiers, key=lambda n: (not n, position.get(n, len(position)), n)):
+        entry = tiers[name]
+        middle, p90 = entry.minutes
+        rows.append(
+            {
+                "tier": name or None,
+                "leads": entry.delivered_qualified,
+                "touched_within_sla": entry.within,
+                "breached": entry.breached,
+                "compliance_percent": percent(entry.within, entry.within + entry.breached),
+                "median_first_touch_minutes": middle,
+                "p90_first_touch_minutes": p90,
+            }
+        )
+    return rows
+
+
 # --- the figures ------------------------------------------------------------------------
 
 
@@ -260,6 +285,7 @@ def compliance_for(*, agreement: Agreement, month: str, at: datetime) -> dict:
         "as_of": at,
         **_both_sides(agreement, window, tally),
         "by_rep": sales_by_rep(owners=_owner_rows(tally)),
+        "by_tier": sales_by_tier(tiers=tally.tiers, order=agreement.tiers),
     }
 
 

@@ -7,11 +7,11 @@ come through `leads_deliver`:
    duplicate of the first lead (a repeat inside the batch, of the earlier item);
 2. check each item in Python: `received_at`, the agreement in effect (all agreements
    are read once), who may deliver to it, and the lead's own fields, scored under the
-   agreement's definition version;
+   agreement's definition version, then given the first tier it matches (sla.terms);
 3. assign the qualifying leads round robin, per sales team, under one short lock on
    the team's cursor (fair exactly as one at a time);
-4. compute each first-touch due time with the business-time engine, then insert leads,
-   stage history, terms and clocks with one multi-row INSERT each.
+4. compute each first-touch due time (its tier's window) with the business-time engine,
+   then insert leads, stage history, terms and clocks with one multi-row INSERT each.
 
 Should a concurrent delivery of the same key commit first, the unique constraints
 refuse the batch's INSERT; the batch is then delivered item by item, each in its own
@@ -42,7 +42,9 @@ from leads.scoring import scorer
 from leads.services import leads as records
 from sla.checks.months import month_evaluations_reopen
 from sla.clocks import clock_times
+from sla.flags import flags_insert, unassigned_flag
 from sla.models import Agreement, AgreementVersion, Clock, LeadTerms
+from sla.terms import SalesTerms, sales_terms_for
 
 CREATED, DUPLICATE, ERROR = "created", "duplicate", "error"
 
@@ -124,12 +126,14 @@ class _Item:
     lead_id: int | None = None
     clock: dict | None = None  # its first-touch clock, when it qualifies
     owner: object = None  # the rep the round robin gave it
+    sales: SalesTerms | None = None  # its windows (the tier it matched), when it qualifies
     repeat_of: _Item | None = None  # an earlier item of the batch with the same key
 
 
 class _Terms:
     """What a batch reads once per agreement: definition version (with its scorer),
-    agreement version, calendar; due times computed once per start instant."""
+    agreement version, calendar, sales terms (with the tiers); due times computed once
+    per tier and start instant."""
 
     def __init__(self):
         self._cache: dict = {}
@@ -143,6 +147,8 @@ class _Terms:
                 "definition_version": version,
                 "agreement_version_id": agreement_version_id,
                 "calendar": agreement.calendar.as_work_calendar(),
+                # The current version's sales terms are the agreement's own fields.
+                "sales": {name: getattr(agreement, name) for name in Agreement.SALES_TERMS},
                 "score": scorer(
                     criteria=version.criteria,
                     disqualifiers=version.disqualifiers,
@@ -151,16 +157,21 @@ class _Terms:
             }
         return found
 
-    def due(self, agreement: Agreement, start: datetime) -> tuple:
-        """(due, at risk) of the agreement's first-touch window from `start`."""
-        key = (agreement.pk, start)
+    def sales(self, agreement: Agreement, row: dict) -> SalesTerms:
+        """The windows of a scored lead's row: the first tier it matches, else the
+        agreement's own (sla.terms), in Python over the row."""
+        return sales_terms_for(self.get(agreement)["sales"], row)
+
+    def due(self, agreement: Agreement, start: datetime, sales: SalesTerms) -> tuple:
+        """(due, at risk) of the first-touch window of `sales` (the lead's tier) from `start`."""
+        key = (agreement.pk, sales.tier, start)
         found = self._due.get(key)
         if found is None:
             found = self._due[key] = clock_times(
                 calendar=self.get(agreement)["calendar"],
                 at=start,
-                minutes=agreement.first_touch_minutes,
-                at_risk_percent=agreement.at_risk_percent,
+                minutes=sales.first_touch_minutes,
+                at_risk_percent=sales.at_risk_percent,
             )
         return found
 
@@ -441,6 +452,9 @@ def _deliver(
             item.row = _row(
                 item, received_at=received_at, terms=terms, stage=constants["stage"], by=by
             )
+            # Scored first: a tier may ask for the score. No clock, no windows: blank tier.
+            if item.row["qualifies"]:
+                item.sales = terms.sales(chosen, item.row)
         except ValidationError as exc:
             results[item.index] = Delivered(index=item.index, status=ERROR, errors=errors_of(exc))
             continue
@@ -462,6 +476,7 @@ def _deliver(
         item.row["created_at"] = item.row["updated_at"] = now
     _assign(todo)  # last before the writes: the round-robin lock is held the least
     _insert(todo, by=by, terms=terms, now=now, import_job_id=import_job_id)
+    _flag_unassigned(todo, now=now)
     for item in todo:
         results[item.index] = Delivered(
             index=item.index,
@@ -577,7 +592,7 @@ def _related(item: _Item, terms: _Terms, stage, import_job_id: int | None) -> di
         "terms": {
             "agreement": agreement,
             "agreement_version_id": found["agreement_version_id"],
-            "attempts_required": agreement.attempts_before_abandon,
+            **_stamp(item),
             "import_job_id": import_job_id,
         },
         "clock": item.clock,
@@ -592,10 +607,33 @@ def _assign(todo: list[_Item]) -> None:
             by_team[item.agreement.sales_team_id].append(item)
     for items in by_team.values():
         team = items[0].agreement.sales_team
-        for item, rep in zip(items, records.reps_take(team=team, count=len(items)), strict=True):
+        # Each lead's own instant: a rep away when it arrived is passed by (accounts.absences).
+        reps = records.reps_take(team=team, received_at=[i.row["received_at"] for i in items])
+        for item, rep in zip(items, reps, strict=True):
             item.owner = rep
             item.row["owner_id"] = rep.pk if rep else None
             item.row["assigned_at"] = item.row["received_at"] if rep else None
+
+
+def _flag_unassigned(todo: list[_Item], *, now) -> None:
+    """The qualifying leads no rep was free to take wait in the team's manager queue
+    (team set, no owner), their clocks running: one `unassigned` flag each, dated when
+    the lead arrived, inserted with their outbox rows in one go (sla.flags)."""
+    waiting = [item for item in todo if item.row["qualifies"] and item.owner is None]
+    if not waiting:
+        return
+    flags = [
+        unassigned_flag(
+            lead_id=item.lead_id,
+            agreement=item.agreement,
+            team=item.agreement.sales_team,
+            received_at=item.row["received_at"],
+            due_at=item.clock["due_at"] if item.clock else None,
+            at=now,
+        )
+        for item in waiting
+    ]
+    flags_insert(flags=flags, at=now)
 
 
 LEAD_COLUMNS = [f.attname for f in Lead._meta.concrete_fields if not f.primary_key]
@@ -652,13 +690,21 @@ def _dependents(todo: list[_Item], ids: list, *, by, terms: _Terms, import_job_i
                 "lead_id": lead_id,
                 "agreement_id": item.agreement.pk,
                 "agreement_version_id": terms.get(item.agreement)["agreement_version_id"],
-                "attempts_required": item.agreement.attempts_before_abandon,
+                **_stamp(item),
                 "import_job_id": import_job_id,
             }
         )
         if item.clock is not None:
             rows[Clock].append({**item.clock, "lead_id": lead_id})
     return rows
+
+
+def _stamp(item: _Item) -> dict:
+    """What a lead's terms keep of its windows: the tier it matched ("" the default, and
+    for a lead that starts no clock) and the attempts it needs before abandoning."""
+    if item.sales is None:
+        return {"tier": "", "attempts_required": item.agreement.attempts_before_abandon}
+    return {"tier": item.sales.tier, "attempts_required": item.sales.attempts_before_abandon}
 
 
 def _summary(clock: dict | None) -> dict:
@@ -681,9 +727,10 @@ def _summary(clock: dict | None) -> dict:
 
 
 def _first_clock(item: _Item, *, terms: _Terms) -> dict:
-    """The first-touch clock of a delivered lead, its due and at-risk times computed once."""
+    """The first-touch clock of a delivered lead, its due and at-risk times computed once,
+    from its tier's window."""
     agreement, start = item.agreement, item.row["received_at"]
-    due_at, at_risk_at = terms.due(agreement, start)
+    due_at, at_risk_at = terms.due(agreement, start, item.sales)
     return {
         "lead_id": None,  # set once the lead's id is reserved
         "kind": Clock.Kind.FIRST_TOUCH,
@@ -691,7 +738,7 @@ def _first_clock(item: _Item, *, terms: _Terms) -> dict:
         "started_at": start,
         "due_at": due_at,
         "at_risk_at": at_risk_at,
-        "business_minutes": agreement.first_touch_minutes,
+        "business_minutes": item.sales.first_touch_minutes,
         "stopped_at": None,
         "stop_reason": "",
         "breached_at": None,

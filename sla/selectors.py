@@ -15,6 +15,7 @@ from leads.models import Lead
 from leads.selectors import leads_prefetched, leads_visible_to
 from sla.clocks import SlaStatus, sla_status, with_sla_status
 from sla.models import Agreement, Clock, Flag
+from sla.terms import SalesTerms, sales_terms_named
 
 
 def agreements_visible_to(user) -> QuerySet[Agreement]:
@@ -87,7 +88,17 @@ def lead_sla(lead: Lead, *, now: datetime) -> dict:
         "next_touch_due_at": next_touch.due_at if next_touch else None,
         "attempts": touches,
         "attempts_required": terms.attempts_required if terms else None,
+        "tier": (terms.tier or None) if terms else None,
     }
+
+
+def lead_windows(lead: Lead) -> SalesTerms | None:
+    """The windows the lead's clocks run by: its tier in the agreement version it was
+    delivered under (None when it starts no clock). Reads `terms__agreement_version`."""
+    terms = getattr(lead, "terms", None)
+    if terms is None or not lead.qualifies:
+        return None
+    return sales_terms_named(terms.agreement_version.terms, terms.tier)
 
 
 def stage_history(lead: Lead, *, now: datetime) -> list[dict]:

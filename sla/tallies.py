@@ -5,10 +5,10 @@ them into the figures).
 On PostgreSQL it is one statement: one pass over the pairs' leads, each qualified lead's
 first-touch clock looked up by index (`clock_first_touch_figures` covers it), the rules
 compiled by the ORM from sla.models' `kept_q` / `late_q`, counts and percentiles grouped
-per pair and owner with GROUPING SETS (and per month name, for several agreements
-together). Elsewhere (the SQLite default) five queries and the percentiles in Python.
-tests/sla/test_compliance_sql.py holds both equal to each other and to a computation
-from scratch.
+per pair, per pair and owner, and per pair and tier with GROUPING SETS (and per month
+name, for several agreements together). Elsewhere (the SQLite default) five queries and
+the percentiles in Python. tests/sla/test_compliance_sql.py holds both equal to each
+other and to a computation from scratch.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ class MonthTally:
     total: Tally = field(default_factory=Tally)
     # By username (None: unassigned), for each owner of at least one qualified lead.
     owners: dict = field(default_factory=dict)
+    # By the tier stamped on the lead's terms ("": the default terms), likewise.
+    tiers: dict = field(default_factory=dict)
     logged_quota: int | None = None  # marketing's commitment, None when none was logged
     open_breaches: int = 0
     premature_abandons: int = 0
@@ -87,7 +89,8 @@ def month_tallies(
     *, agreement: Agreement, windows: list[MonthWindow], at: datetime, by_owner: bool = True
 ) -> list[MonthTally]:
     """The tallies of each window of one agreement (in order) as of `at`, in a constant
-    number of queries. `by_owner=False` leaves `owners` empty (a trend needs totals)."""
+    number of queries. `by_owner=False` leaves `owners` and `tiers` empty (a trend needs
+    totals)."""
     tallies, _ = pairs_tallies(
         pairs=[(agreement.id, window) for window in windows], at=at, by_owner=by_owner
     )
@@ -131,11 +134,11 @@ _TALLY_SQL = """
 WITH windows (idx, agreement_id, name) AS (VALUES {windows}),
 month_leads AS MATERIALIZED (
     -- The windows as constants (not a join), so the planner knows how many leads match.
-    SELECT CASE {buckets} END AS idx, l.id, l.owner_id, l.qualifies, l.verdict
+    SELECT CASE {buckets} END AS idx, l.id, l.owner_id, t.tier, l.qualifies, l.verdict
     FROM leads_lead l JOIN sla_leadterms t ON t.lead_id = l.id
     WHERE {where}
 ), leads AS (
-    SELECT idx, {owner}, {total} AS total,
+    SELECT idx, {owner}, {tier}, {total} AS total,
            count(*) AS delivered,
            count(*) FILTER (WHERE qualifies) AS delivered_qualified,
            count(*) FILTER (WHERE verdict = '{accepted}') AS accepted,
@@ -144,11 +147,11 @@ month_leads AS MATERIALIZED (
 ), first_touch AS (
     -- One index lookup per qualified lead (OFFSET 0 keeps the planner from hashing every
     -- clock); the rules are sla.models' kept_q / late_q, compiled by the ORM.
-    SELECT m.idx, m.owner_id, c.within, c.breached, c.minutes
+    SELECT m.idx, m.owner_id, m.tier, c.within, c.breached, c.minutes
     FROM month_leads m CROSS JOIN LATERAL ({clock} OFFSET 0) c
     WHERE m.qualifies
 ), clocks AS (
-    SELECT idx, {owner}, {total} AS total,
+    SELECT idx, {owner}, {tier}, {total} AS total,
            count(*) FILTER (WHERE within) AS within,
            count(*) FILTER (WHERE breached) AS breached,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY minutes) AS middle,
@@ -161,13 +164,14 @@ month_leads AS MATERIALIZED (
     FROM windows w JOIN sla_flag f ON f.agreement_id = w.agreement_id AND f.month = w.name
     GROUP BY w.idx
 ){together_cte}
-SELECT w.idx, l.total, u.username, l.delivered, l.delivered_qualified, l.accepted,
+SELECT w.idx, l.total, u.username, l.tier, l.delivered, l.delivered_qualified, l.accepted,
        l.rejected, c.within, c.breached, c.middle, c.p90,
        f.open_breaches, f.premature_abandons, q.quota, {together_columns}
 FROM windows w
 LEFT JOIN leads l ON l.idx = w.idx
 LEFT JOIN clocks c
        ON c.idx = l.idx AND c.total = l.total AND c.owner_id IS NOT DISTINCT FROM l.owner_id
+      AND c.tier IS NOT DISTINCT FROM l.tier
 LEFT JOIN accounts_user u ON u.id = l.owner_id
 LEFT JOIN flags f ON f.idx = w.idx
 LEFT JOIN sla_monthlycommitment q ON q.agreement_id = w.agreement_id AND q.month = w.name
@@ -181,6 +185,8 @@ _TOGETHER_CTE = """, together AS (
     GROUP BY w.name
 )"""
 
+
+_TOTAL, _BY_OWNER = 3, 1  # GROUPING(owner_id, tier) of the pair's row and of an owner's
 
 # Stands for `at` in the compiled lookup: compiling it costs more than a small month's
 # statement, so it is compiled once and `at` put in its place.
@@ -213,10 +219,16 @@ def _clock_lookup_compiled() -> tuple[str, tuple]:
 def _tallies_in_sql(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
     clock_sql, clock_params = _clock_lookup_sql(at)
     together = len({window.name for _, window in pairs}) < len(pairs)
+    # `total` says which grouping a row is: 3 the pair's, 1 an owner's, 2 a tier's.
     grouped = {
         "owner": "owner_id" if by_owner else "NULL::bigint AS owner_id",
-        "total": "GROUPING(owner_id)" if by_owner else "1",
-        "group": "GROUP BY GROUPING SETS ((idx, owner_id), (idx))" if by_owner else "GROUP BY idx",
+        "tier": "tier" if by_owner else "NULL::text AS tier",
+        "total": "GROUPING(owner_id, tier)" if by_owner else str(_TOTAL),
+        "group": (
+            "GROUP BY GROUPING SETS ((idx, owner_id), (idx, tier), (idx))"
+            if by_owner
+            else "GROUP BY idx"
+        ),
         "together_cte": _TOGETHER_CTE if together else "",
         "together_columns": "tg.middle, tg.p90" if together else "NULL, NULL",
         "together_join": "LEFT JOIN together tg ON tg.name = w.name" if together else "",
@@ -255,9 +267,9 @@ def _tallies_in_sql(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
         rows = cursor.fetchall()
     minutes = {}
     for row in rows:
-        idx, total, owner = row[:3]
-        counts, (within, breached, middle, p90) = row[3:7], row[7:11]
-        opened, abandons, quota, all_middle, all_p90 = row[11:]
+        idx, total, owner, tier = row[:4]
+        counts, (within, breached, middle, p90) = row[4:8], row[8:12]
+        opened, abandons, quota, all_middle, all_p90 = row[12:]
         month = tallies[idx]
         month.logged_quota = quota
         month.open_breaches, month.premature_abandons = opened or 0, abandons or 0
@@ -265,10 +277,12 @@ def _tallies_in_sql(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
         if total is None:  # a month without leads
             continue
         tally = Tally(*counts, within or 0, breached or 0, _summary(middle, p90))
-        if total:
+        if total == _TOTAL:
             month.total = tally
-        elif tally.delivered_qualified:
+        elif tally.delivered_qualified and total == _BY_OWNER:
             month.owners[owner] = tally
+        elif tally.delivered_qualified:
+            month.tiers[tier] = tally
     if not together:  # each name is one pair: its own figures
         minutes = {
             w.name: tally.total.minutes for (_, w), tally in zip(pairs, tallies, strict=True)
@@ -314,37 +328,45 @@ def _tallies_in_orm(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
                 )
         return where
 
-    def owner_of(month: MonthTally, owner) -> Tally:
-        return month.owners.setdefault(owner, Tally())
+    def shares(month: MonthTally, owner, tier) -> tuple[Tally, Tally]:
+        """The owner's and the tier's tallies a group of (owner, tier) adds to."""
+        return month.owners.setdefault(owner, Tally()), month.tiers.setdefault(tier, Tally())
 
     leads = (
         Lead.objects.filter(in_pairs(""))
         .annotate(bucket=bucket(""))
         .filter(bucket__isnull=False)
-        .values("bucket", "owner__username")
+        .values("bucket", "owner__username", "terms__tier")
         .annotate(**_lead_counts())
         .order_by()
     )
     for row in leads:
-        tally = owner_of(tallies[row["bucket"]], row["owner__username"])
-        for name, value in row.items():
-            if name not in ("bucket", "owner__username"):
-                setattr(tally, name, value)
+        for tally in shares(tallies[row["bucket"]], row["owner__username"], row["terms__tier"]):
+            for name in _LEAD_COUNTS:
+                setattr(tally, name, getattr(tally, name) + row[name])
     clocks = Clock.objects.filter(
         in_pairs("lead__"), kind=Clock.Kind.FIRST_TOUCH, lead__qualifies=True
     ).annotate(bucket=bucket("lead__"))
     clocks = clocks.filter(bucket__isnull=False)
-    decided = clocks.values("bucket", "lead__owner__username").annotate(**_decided(at)).order_by()
+    decided = (
+        clocks.values("bucket", "lead__owner__username", "lead__terms__tier")
+        .annotate(**_decided(at))
+        .order_by()
+    )
     for row in decided:
-        tally = owner_of(tallies[row["bucket"]], row["lead__owner__username"])
-        tally.within, tally.breached = row["within"], row["breached"]
-    minutes: dict = {}
+        month = tallies[row["bucket"]]
+        for tally in shares(month, row["lead__owner__username"], row["lead__terms__tier"]):
+            tally.within += row["within"]
+            tally.breached += row["breached"]
+    minutes: dict = {}  # {pair index: {("owner", name) or ("tier", name): [minutes]}}
     by_name: dict = {}
     touched = clocks.filter(_touched_q(at)).values_list(
-        "bucket", "lead__owner__username", "touch_minutes"
+        "bucket", "lead__owner__username", "lead__terms__tier", "touch_minutes"
     )
-    for index, owner, value in touched:
-        minutes.setdefault(index, {}).setdefault(owner, []).append(value)
+    for index, owner, tier, value in touched:
+        found = minutes.setdefault(index, {})
+        found.setdefault(("owner", owner), []).append(value)
+        found.setdefault(("tier", tier), []).append(value)
         by_name.setdefault(pairs[index][1].name, []).append(value)
     ids, names = {a for a, _ in pairs}, {w.name for _, w in pairs}
     flags = {
@@ -361,21 +383,29 @@ def _tallies_in_orm(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
         ).values_list("agreement_id", "month", "quota")
     }
     for index, ((agreement_id, window), month) in enumerate(zip(pairs, tallies, strict=True)):
-        by_owner_minutes = minutes.get(index, {})
+        by_share = minutes.get(index, {})
         for owner, tally in month.owners.items():
-            tally.minutes = _python_summary(by_owner_minutes.get(owner, []))
-            for name in ("delivered", "delivered_qualified", "accepted", "rejected"):
+            tally.minutes = _python_summary(by_share.get(("owner", owner), []))
+            for name in _LEAD_COUNTS:
                 setattr(month.total, name, getattr(month.total, name) + getattr(tally, name))
             month.total.within += tally.within
             month.total.breached += tally.breached
-        every = [value for values in by_owner_minutes.values() for value in values]
+        for tier, tally in month.tiers.items():
+            tally.minutes = _python_summary(by_share.get(("tier", tier), []))
+        every = [
+            value for (kind, _), values in by_share.items() if kind == "owner" for value in values
+        ]
         month.total.minutes = _python_summary(every)
         month.owners = {o: t for o, t in month.owners.items() if by_owner and t.delivered_qualified}
+        month.tiers = {n: t for n, t in month.tiers.items() if by_owner and t.delivered_qualified}
         month.logged_quota = logged.get((agreement_id, window.name))
         counted = flags.get((agreement_id, window.name), {})
         month.open_breaches = counted.get("open_breaches", 0)
         month.premature_abandons = counted.get("premature_abandons", 0)
     return tallies, {w.name: _python_summary(by_name.get(w.name, [])) for _, w in pairs}
+
+
+_LEAD_COUNTS = ("delivered", "delivered_qualified", "accepted", "rejected")
 
 
 def _flag_counts() -> dict:

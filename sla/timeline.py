@@ -9,10 +9,11 @@ its owner, definition version and verdict already joined.
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.timeparse import local_text
 from funnel.models import StageChange
 from leads.models import Lead
 from leads.scoring import LEAD_FIELDS, _describe, matches
-from sla.models import Clock, Flag
+from sla.models import Callback, Clock, Flag
 
 # The order of events that happened at the same instant: cause before effect.
 ORDER = {
@@ -28,6 +29,8 @@ ORDER = {
     "flag_raised": 9,
     "clock_breached": 10,
     "flag_resolved": 11,
+    "callback": 12,
+    "callback_paused": 13,
 }
 
 
@@ -51,15 +54,39 @@ def _name(user) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
 
-def _clock_events(clocks: list[Clock]) -> list[Event]:
+def _clock_events(clocks: list[Clock], callbacks: list[Callback]) -> list[Event]:
+    """Each clock's start and stop. A clock a callback paused keeps one row whose start
+    moved: its first start is read back from its first callback (`previous_*`), and its
+    start now is the restart."""
+    first_pause = {}
+    for callback in callbacks:
+        first_pause.setdefault(callback.clock_id, callback)
     events = []
     for clock in clocks:
         label = clock.get_kind_display()
+        paused = first_pause.get(clock.pk)
+        started = "started"
+        if paused is not None:
+            started = (
+                "restarted after a callback"
+                if paused.previous_started_at
+                else "started for a callback"
+            )
+        if paused is not None and paused.previous_started_at is not None:
+            events.append(
+                Event(
+                    at=paused.previous_started_at,
+                    kind="clock_started",
+                    title=f"{label} clock started",
+                    due_at=paused.previous_due_at,
+                    tone="primary",
+                )
+            )
         events.append(
             Event(
                 at=clock.started_at,
                 kind="clock_started",
-                title=f"{label} clock started",
+                title=f"{label} clock {started}",
                 detail=f"{clock.business_minutes} business minutes",
                 due_at=clock.due_at,
                 tone="primary",
@@ -134,6 +161,40 @@ def _flag_events(flags: list[Flag]) -> list[Event]:
     return events
 
 
+def _callback_events(callback: Callback, zone: str) -> list[Event]:
+    """A callback's two events: "Callback asked for Tue 8 Dec 10:00 EST", who set it and
+    why; then which clock it paused and its due time now (in the calendar's zone, as
+    flags say their times)."""
+    what = Clock.Kind(callback.kind).label.lower()
+    until = local_text(callback.at, zone)
+    due = f"due now {local_text(callback.due_at, zone)}"
+    if callback.previous_due_at is not None:
+        paused = f"Paused the {what} clock until {until}"
+        due = f"was due {local_text(callback.previous_due_at, zone)}; {due}"
+    else:  # the lead was connected: no clock ran
+        paused = f"Started a {what} clock at {until}"
+    if callback.approved_by is not None:
+        due += f"; beyond the agreement's limits, approved by {_name(callback.approved_by)}"
+    return [
+        Event(
+            at=callback.set_at,
+            kind="callback",
+            title=f"Callback asked for {local_text(callback.at, zone)}",
+            detail=callback.note,
+            by=_name(callback.set_by),
+            tone="info",
+            extra={"callback": callback},
+        ),
+        Event(
+            at=callback.set_at,
+            kind="callback_paused",
+            title=paused,
+            detail=due,  # said here, in the calendar's zone, rather than as a second "Due"
+            tone="info",
+        ),
+    ]
+
+
 def _lead_events(lead: Lead) -> list[Event]:
     version = lead.definition_version
     events = [
@@ -195,14 +256,22 @@ def _lead_events(lead: Lead) -> list[Event]:
 
 
 def lead_timeline(lead: Lead, *, now: datetime) -> list[Event]:
-    """Every event of the lead, oldest first, in four queries (clocks, touches, stage
-    changes, flags) whatever their number. `lead` should come with its owner, team,
+    """Every event of the lead, oldest first, in five queries (clocks, callbacks, touches,
+    stage changes, flags) whatever their number. `lead` should come with its owner, team,
     definition version, verdict reason and the people who acted joined."""
     clocks = list(Clock.objects.filter(lead=lead).order_by("started_at", "id"))
+    callbacks = list(
+        Callback.objects.filter(lead=lead)
+        .select_related("set_by", "approved_by")
+        .order_by("set_at", "id")
+    )
+    terms = getattr(lead, "terms", None)
+    zone = terms.agreement.calendar.timezone if terms else "UTC"
     touches = lead.touches.select_related("by").order_by("at", "id")
     changes = StageChange.objects.filter(lead=lead).select_related("from_stage", "to_stage", "by")
     flags = Flag.objects.filter(lead=lead).select_related("owner", "resolved_by")
-    events = _lead_events(lead) + _clock_events(clocks)
+    events = _lead_events(lead) + _clock_events(clocks, callbacks)
+    events += [event for callback in callbacks for event in _callback_events(callback, zone)]
     events += [_touch_event(touch) for touch in touches]
     events += [_stage_event(change) for change in changes.order_by("at", "id")]
     events += _flag_events(list(flags))

@@ -34,7 +34,7 @@ urlpatterns = [
     ),
     *(
         path(f"leads/<int:pk>/{name}/", getattr(lead_actions, f"lead_{name}"), name=f"lead-{name}")
-        for name in ("touch", "acknowledge", "reject", "stage", "assign", "abandon")
+        for name in ("touch", "acknowledge", "reject", "stage", "assign", "abandon", "callback")
     ),
 ]
 
@@ -66,4 +66,16 @@ urlpatterns += [
         name="import-rejected",
     ),
     path("leads/new/", lead_form_views.lead_new, name="lead-new"),
+]
+
+from sla.views import team_moves  # noqa: E402
+
+# The team page's buttons (the page itself is accounts.team_pages).
+urlpatterns += [
+    path(
+        "teams/<int:pk>/members/<str:username>/move-open-leads/",
+        team_moves.team_move_open_leads,
+        name="team-move-open-leads",
+    ),
+    path("teams/<int:pk>/assign-queue/", team_moves.team_assign_queue, name="team-assign-queue"),
 ]

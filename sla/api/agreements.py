@@ -11,7 +11,12 @@ from datetime import datetime
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -23,10 +28,12 @@ from accounts.models import Team
 from calendars.models import BusinessCalendar
 from core.timeparse import month_field
 from leads.models import LeadDefinition
-from sla.agreements import agreement_create, agreement_update, commitment_log
+from leads.scoring import OPS
+from sla.agreements import CALLBACK_LIMITS, agreement_create, agreement_update, commitment_log
 from sla.compliance import marketing_figures, month_window
 from sla.models import Agreement, AgreementVersion, MonthlyCommitment
 from sla.selectors import agreements_visible_to
+from sla.terms import MAX_NAME, tiers_clean, tiers_errors
 
 MAX_INT = 2_147_483_647  # PositiveIntegerField's ceiling on every database
 ERRORS = {
@@ -35,6 +42,35 @@ ERRORS = {
     403: OpenApiResponse(description="This role may not do this."),
     404: OpenApiResponse(description="No such agreement, or not visible to the caller."),
 }
+
+
+class TierConditionSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="`score`, a lead field (`source`, `company_size`...) or `attributes.<key>`."
+    )
+    op = serializers.ChoiceField(choices=list(OPS))
+    value = serializers.JSONField(required=False, help_text="A text, number, true/false or list.")
+
+
+class TierSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=MAX_NAME)
+    when = TierConditionSerializer(
+        many=True, help_text="Every condition must hold; empty: every lead (then last)."
+    )
+    first_touch_minutes = serializers.IntegerField(
+        min_value=1, required=False, help_text="Business minutes; left out: the agreement's."
+    )
+    at_risk_percent = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    next_touch_minutes = serializers.IntegerField(
+        min_value=1, required=False, help_text="Business minutes; left out: the agreement's."
+    )
+    attempts_before_abandon = serializers.IntegerField(min_value=0, required=False)
+
+
+@extend_schema_field(TierSerializer(many=True))
+class TiersField(serializers.JSONField):
+    """Ordered tiers, checked by sla.terms (the one place their rules live): the first
+    whose conditions all hold applies to a lead; none, the agreement's own terms."""
 
 
 class AgreementSalesTermsSerializer(serializers.Serializer):
@@ -46,6 +82,25 @@ class AgreementSalesTermsSerializer(serializers.Serializer):
         min_value=1, max_value=MAX_INT, required=False, help_text="Business minutes."
     )
     attempts_before_abandon = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+    tiers = TiersField(required=False)
+    max_callback_business_days = serializers.IntegerField(
+        min_value=0,
+        max_value=CALLBACK_LIMITS["max_callback_business_days"],
+        required=False,
+        help_text="How many business days ahead a rep may set a callback without a manager.",
+    )
+    max_callbacks = serializers.IntegerField(
+        min_value=0,
+        max_value=CALLBACK_LIMITS["max_callbacks"],
+        required=False,
+        help_text="How many callbacks a lead may have without a manager.",
+    )
+
+    def validate_tiers(self, value):
+        errors = tiers_errors(value)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return tiers_clean(value)
 
 
 class AgreementMarketingTermsSerializer(serializers.Serializer):

@@ -61,6 +61,18 @@ class RepFigures(serializers.Serializer):
     p90_first_touch_minutes = serializers.IntegerField(allow_null=True)
 
 
+class TierFigures(serializers.Serializer):
+    tier = serializers.CharField(
+        allow_null=True, help_text="The tier stamped on the leads; null: the agreement's own terms."
+    )
+    leads = serializers.IntegerField()
+    touched_within_sla = serializers.IntegerField()
+    breached = serializers.IntegerField()
+    compliance_percent = serializers.FloatField(allow_null=True)
+    median_first_touch_minutes = serializers.IntegerField(allow_null=True)
+    p90_first_touch_minutes = serializers.IntegerField(allow_null=True)
+
+
 class ComplianceOutput(serializers.Serializer):
     month = serializers.CharField()
     agreement = serializers.IntegerField()
@@ -69,10 +81,12 @@ class ComplianceOutput(serializers.Serializer):
     marketing = MarketingFigures()
     sales = SalesFigures()
     by_rep = RepFigures(many=True)
+    by_tier = TierFigures(many=True)
 
 
 class ComplianceView(APIView):
-    """Marketing's quota and quality, sales' first-touch compliance, and each rep's."""
+    """Marketing's quota and quality, sales' first-touch compliance, each rep's and each
+    tier's."""
 
     @extend_schema(
         parameters=[

@@ -47,6 +47,7 @@ EXPORT_COLUMNS = (
     "attempts",
     "attempts_required",
     "closed_at",
+    "tier",
 )
 
 
@@ -82,6 +83,7 @@ def export_row(lead: Lead, *, now) -> list:
         sla["attempts"],
         sla["attempts_required"],
         lead.closed_at,
+        sla["tier"],
     ]
 
 

@@ -53,6 +53,11 @@ class LeadSlaSerializer(serializers.Serializer):
     next_touch_due_at = serializers.DateTimeField(allow_null=True)
     attempts = serializers.IntegerField()
     attempts_required = serializers.IntegerField(allow_null=True)
+    tier = serializers.CharField(
+        allow_null=True,
+        help_text="The agreement tier whose windows the lead's clocks run by; null: the "
+        "agreement's own terms (or no clock).",
+    )
 
 
 class LeadSerializer(serializers.ModelSerializer):

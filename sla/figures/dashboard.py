@@ -7,7 +7,7 @@ from datetime import datetime
 from core.timeparse import month_add, month_name
 from sla.figures.charts import breaches, funnel, pacing, touch_distribution
 from sla.figures.scope import month_scope
-from sla.figures.scorecards import sales_by_rep, scorecards_of
+from sla.figures.scorecards import sales_by_rep_and_tier, scorecards_of
 from sla.figures.tables import (
     breach_tables,
     distribution_table,
@@ -16,6 +16,7 @@ from sla.figures.tables import (
     rep_table,
     scorecard_blocks,
     scorecard_table,
+    tier_table,
     trend_table,
 )
 from sla.figures.trend import trend
@@ -35,13 +36,15 @@ def dashboard_figures(*, agreements: list, year: int, month: int, now: datetime)
     breaches_rep, team_table = breach_tables(breaches(current), current)
     stages = funnel(current, now)
     months = trend(agreements=agreements, year=year, month=number, at=now)
+    reps, tiers = sales_by_rep_and_tier(current, now)
     tables = {
         table["name"]: table
         for table in (
             scorecard_table(blocks, current, previous),
             pacing_table(series),
             distribution_table(bands),
-            rep_table(sales_by_rep(current, now), current),
+            rep_table(reps, current),
+            tier_table(tiers, current),
             breaches_rep,
             team_table,
             funnel_table(stages, current),

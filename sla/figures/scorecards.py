@@ -20,6 +20,7 @@ from sla.compliance import (
     pairs_tallies,
 )
 from sla.compliance import sales_by_rep as compliance_by_rep
+from sla.compliance import sales_by_tier as compliance_by_tier
 from sla.figures.scope import Scope
 from sla.models import Flag
 
@@ -99,10 +100,22 @@ def scorecards(scope: Scope, at: datetime) -> dict:
 def sales_by_rep(scope: Scope, at: datetime) -> list[dict]:
     """compliance_for's `by_rep` of every agreement at once, each row with its
     `agreement_id`, in the order of the agreements; a constant number of queries."""
+    return sales_by_rep_and_tier(scope, at)[0]
+
+
+def sales_by_rep_and_tier(scope: Scope, at: datetime) -> tuple[list[dict], list[dict]]:
+    """compliance_for's `by_rep` and `by_tier` of every agreement at once, from the same
+    tallies, each row with its `agreement_id`, in the order of the agreements."""
     pairs = [(a.id, scope.windows[a.id]) for a in scope.agreements]
     tallies, _ = pairs_tallies(pairs=pairs, at=at, by_owner=True)
-    return [
-        {"agreement_id": agreement_id, **rep}
-        for (agreement_id, _), tally in zip(pairs, tallies, strict=True)
-        for rep in compliance_by_rep(owners=_owner_rows(tally))
-    ]
+    reps, tiers = [], []
+    for agreement, tally in zip(scope.agreements, tallies, strict=True):
+        reps += [
+            {"agreement_id": agreement.id, **rep}
+            for rep in compliance_by_rep(owners=_owner_rows(tally))
+        ]
+        tiers += [
+            {"agreement_id": agreement.id, **row}
+            for row in compliance_by_tier(tiers=tally.tiers, order=agreement.tiers)
+        ]
+    return reps, tiers

@@ -318,6 +318,43 @@ def rep_table(reps, scope) -> dict:
     return {"name": "sales_by_rep", "title": "First touch by rep", "header": header, "rows": rows}
 
 
+def tier_table(tiers, scope) -> dict:
+    """First touch by tier (compliance's `by_tier`); `shown` once any agreement in view
+    has tiers or a lead of the month was delivered under one."""
+    agreements = {a.id: a for a in scope.agreements}
+    rows = [
+        [
+            cell(row["tier"] or "default terms"),
+            cell(agreements[row["agreement_id"]].name),
+            cell(row["leads"]),
+            cell(row["touched_within_sla"]),
+            cell(row["breached"]),
+            cell(row["compliance_percent"], unit=" %"),
+            cell(row["median_first_touch_minutes"], unit=" min"),
+            cell(row["p90_first_touch_minutes"], unit=" min"),
+        ]
+        for row in tiers
+    ]
+    header = [
+        "Tier",
+        "Agreement",
+        "Leads",
+        "Within SLA",
+        "Breached",
+        "Compliance",
+        "Median first touch",
+        "p90 first touch",
+    ]
+    shown = any(a.tiers for a in scope.agreements) or any(row["tier"] for row in tiers)
+    return {
+        "name": "sales_by_tier",
+        "title": "First touch by tier",
+        "header": header,
+        "rows": rows,
+        "shown": shown,
+    }
+
+
 def funnel_table(stages, scope) -> dict:
     rows = [
         [

@@ -6,6 +6,7 @@ on either side; executives and admins all of them. A version's frozen terms hold
 the teams, calendar and definition; they are named with one query per kind of row.
 """
 
+import json
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
@@ -17,6 +18,7 @@ from calendars.models import BusinessCalendar
 from leads.models import LeadDefinition
 from sla.models import AgreementVersion
 from sla.selectors import agreements_visible_to
+from sla.terms import WINDOW_TERMS
 
 
 def _minutes(value) -> str:
@@ -31,7 +33,43 @@ SALES_TERMS = [
     ("at_risk_percent", "Warned at risk after", lambda v: f"{v}% of the window"),
     ("next_touch_minutes", "Next touch within", _minutes),
     ("attempts_before_abandon", "Attempts before abandoning a lead", lambda v: f"{v} attempts"),
+    (
+        "max_callback_business_days",
+        "Callbacks set at most",
+        lambda v: f"{v} business days ahead (further: a sales manager approves)",
+    ),
+    (
+        "max_callbacks",
+        "Callbacks per lead, at most",
+        lambda v: f"{v} (more: a sales manager approves)",
+    ),
 ]
+
+
+def condition_text(rule: dict) -> str:
+    """One condition as the criteria language writes it: `source in ["demo_request"]`."""
+    if rule["op"] == "exists" and rule.get("value") is None:
+        return f"{rule['field']} exists"
+    return f"{rule['field']} {rule['op']} {json.dumps(rule.get('value'), ensure_ascii=False)}"
+
+
+def tiers_text(tiers) -> str:
+    """A version's tiers in one line each, for the history (what changed, and from what)."""
+    if not tiers:
+        return "none: every lead has the terms above"
+    parts = []
+    for index, tier in enumerate(tiers, start=1):
+        when = " and ".join(condition_text(rule) for rule in tier.get("when") or [])
+        own = ", ".join(
+            f"{name.replace('_', ' ')} {tier[name]}" for name in WINDOW_TERMS if name in tier
+        )
+        parts.append(
+            f"{index}. {tier['name']} — when {when or 'always'}: {own or 'the default windows'}"
+        )
+    return "; ".join(parts)
+
+
+TIER_TERMS = [("tiers", "Tiers, the first that matches applies", tiers_text)]
 MARKETING_TERMS = [
     (
         "monthly_quota",
@@ -103,6 +141,27 @@ def _terms(table, terms: dict, before: dict | None, names) -> list[Term]:
     return rows
 
 
+def tier_rows(agreement) -> list[dict]:
+    """The agreement's tiers for its table: each window the tier's own, or the default's
+    value marked as such."""
+    rows = []
+    for index, tier in enumerate(agreement.tiers or [], start=1):
+        windows = {}
+        for name, _, shown in (term for term in SALES_TERMS if term[0] in WINDOW_TERMS):
+            own = tier.get(name)
+            value = own if own is not None else getattr(agreement, name)
+            windows[name] = {"text": shown(value), "default": own is None}
+        rows.append(
+            {
+                "position": index,
+                "name": tier["name"],
+                "when": [condition_text(rule) for rule in tier.get("when") or []],
+                **windows,
+            }
+        )
+    return rows
+
+
 @login_required
 def agreement_list(request):
     agreements = (
@@ -116,6 +175,7 @@ def agreement_list(request):
             "agreement": agreement,
             "sales": _terms(SALES_TERMS, vars(agreement), None, {}),
             "marketing": _terms(MARKETING_TERMS, vars(agreement), None, {}),
+            "tiers": [tier["name"] for tier in agreement.tiers or []],
         }
         for agreement in agreements
     ]
@@ -137,10 +197,13 @@ def agreement_detail(request, pk: int):
     )
     names = _names(versions)
     history = []
+    # A version frozen before tiers existed had none: not a change when the next says [].
+    frozen = [{"tiers": [], **version.terms} for version in versions]
     for index, version in enumerate(versions):
-        before = versions[index + 1].terms if index + 1 < len(versions) else None
+        before = frozen[index + 1] if index + 1 < len(versions) else None
         tables = [
             ("Sales promises", _terms(SALES_TERMS, version.terms, before, names)),
+            ("Tiers", _terms(TIER_TERMS, frozen[index], before, names)),
             ("Marketing promises", _terms(MARKETING_TERMS, version.terms, before, names)),
             ("Scope", _terms(SCOPE_TERMS, version.terms, before, names)),
         ]
@@ -153,6 +216,7 @@ def agreement_detail(request, pk: int):
         "agreement": agreement,
         "sales": _terms(SALES_TERMS, current, None, {}),
         "marketing": _terms(MARKETING_TERMS, current, None, {}),
+        "tiers": tier_rows(agreement),
         "history": history,
         "zone": agreement.calendar.timezone,
     }

@@ -11,6 +11,8 @@ the page it came from), where the form is filled in again as it was typed.
 
 import json
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -24,8 +26,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import may_act_on_lead
 from core.errors import RuleRefused
-from core.timeparse import instant_field
-from sla import actions
+from core.timeparse import instant_field, local_text
+from sla import actions, callbacks
 from sla.views.leads import DRAFT_KEY, inbox_row_response, visible_lead
 
 # How a field the services name reads on the page.
@@ -39,7 +41,14 @@ FIELD_WORDS = {
     "owner": "Owner",
 }
 # The rules a refusal names by code, in words.
-RULE_WORDS = {"attempts_before_abandon": "Too few attempts to abandon the lead"}
+RULE_WORDS = {
+    "attempts_before_abandon": "Too few attempts to abandon the lead",
+    "max_callback_business_days": "Callback too far ahead",
+    "max_callbacks": "Too many callbacks",
+    "clock_breached": "Too late for a callback",
+    "lead_closed": "The lead is closed",
+    "lead_not_qualified": "No clock to pause",
+}
 RULE_CODE = re.compile(r"^([a-z]+(?:_[a-z]+)+): (.*)$", re.DOTALL)
 # The fields a form may bring back after a login (never the CSRF token).
 DRAFT_FIELDS = ("kind", "outcome", "note", "reason", "stage", "owner", "override", "at")
@@ -134,6 +143,47 @@ def lead_touch(request, lead, now):
         now=now,
     )
     return "Touch logged."
+
+
+def local_instant(text: str, zone: str) -> datetime:
+    """A form's time: an ISO instant with its offset, or a wall time (what a
+    `datetime-local` input sends) read in `zone`. ValidationError naming `at` otherwise."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"at": "Say when the prospect asked to be contacted."})
+    try:
+        wall = datetime.fromisoformat(text)
+    except ValueError:
+        wall = None
+    if wall is None or wall.tzinfo is not None:
+        return instant_field(text)
+    # Through the one parser again, for its range of years.
+    return instant_field(wall.replace(tzinfo=ZoneInfo(zone)).isoformat())
+
+
+def form_zone(name: str) -> str:
+    """The zone a form's wall times are in (the viewer's, sent with the form), else UTC."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+    return name
+
+
+@lead_action(needed="callback")
+def lead_callback(request, lead, now):
+    """The prospect asked to be contacted later: pause the clock until then."""
+    form = request.POST
+    zone = form_zone(form.get("zone") or "UTC")
+    callback = callbacks.lead_callback(
+        lead=lead,
+        by=request.user,
+        at=local_instant(form.get("at", ""), zone),
+        note=form.get("note", ""),
+        now=now,
+    )
+    approved = " (beyond the agreement's limits: approved by you)" if callback.approved_by else ""
+    return f"Callback set for {local_text(callback.at, zone)}{approved}."
 
 
 @lead_action()

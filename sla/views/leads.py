@@ -34,7 +34,14 @@ from sla.clocks import SlaStatus
 from sla.compliance import current_month, month_window, sales_by_owner, sales_by_rep
 from sla.filters import LeadFilter
 from sla.models import Flag
-from sla.selectors import agreements_visible_to, inbox_leads, lead_list, lead_sla, status_counts
+from sla.selectors import (
+    agreements_visible_to,
+    inbox_leads,
+    lead_list,
+    lead_sla,
+    lead_windows,
+    status_counts,
+)
 from sla.timeline import lead_timeline, score_breakdown
 
 # The page's short parameter names, and the API's names they stand for.
@@ -350,6 +357,7 @@ def visible_lead(request, pk: int) -> Lead:
             "abandoned_by",
             "created_by",
             "terms__agreement__calendar",
+            "terms__agreement_version",
         ),
         pk=pk,
     )
@@ -386,6 +394,7 @@ def lead_detail(request, pk: int):
             "lead": lead,
             "sla": sla,
             "agreement": agreement,
+            "windows": lead_windows(lead),
             "zone": zone,
             "timeline": timeline,
             "open_flags": open_flags,
@@ -396,7 +405,7 @@ def lead_detail(request, pk: int):
     )
 
 
-ACTION_FORMS = ("touch", "reject", "stage", "abandon")
+ACTION_FORMS = ("touch", "callback", "reject", "stage", "abandon")
 
 
 @login_required

@@ -117,6 +117,8 @@ def test_no_serious_axe_violation_on_any_page_the_role_sees(page, live_server, w
         f"/calendars/{world['agreement'].calendar_id}/",
     ]
     pages.append(f"/leads/{world['lead'].pk}/")  # every role here sees the lead
+    if role in (Role.SALES_MANAGER, Role.ADMIN):  # the team pages (absences, caps)
+        pages += ["/teams/", f"/teams/{world['agreement'].sales_team_id}/"]
     found = []
     for path in dict.fromkeys(pages):
         found += audit(page, path)

@@ -31,7 +31,7 @@ from sla.compliance import (
     month_window,
     percent,
 )
-from sla.models import Clock, Flag, MonthlyCommitment
+from sla.models import Clock, Flag, LeadTerms, MonthlyCommitment
 from sla.tallies import _tallies_in_orm, _tallies_in_sql, pairs_tallies
 from tests.factories import (
     AgreementFactory,
@@ -55,9 +55,20 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# The tiers stamped on the leads: two of the agreement's current tiers (in this order),
+# one of an older version only, and the default.
+TIERS = [
+    {"name": "Zeta", "when": [{"field": "source", "op": "eq", "value": "never"}]},
+    {"name": "Alpha", "when": [{"field": "source", "op": "eq", "value": "nor this"}]},
+]
+STAMPED = ["", "", "Zeta", "Alpha", "Older"]
+
+
 def deliver(agreement, owners, count: int, seed: int) -> None:
-    """`count` leads of every shape, received between 1 Oct and 20 Dec."""
+    """`count` leads of every shape, received between 1 Oct and 20 Dec, each stamped with
+    one of STAMPED's tiers (drawn apart, so the leads are those without tiers)."""
     rng = random.Random(seed)
+    tiers = random.Random(seed + 1)
     calendar = agreement.calendar.as_work_calendar()
     for _ in range(count):
         received = FIRST_DAY + timedelta(minutes=rng.randrange(0, 80 * 24 * 60))
@@ -67,6 +78,7 @@ def deliver(agreement, owners, count: int, seed: int) -> None:
             continue
         verdict = rng.choice(["pending", "accepted", "accepted", "rejected"])
         lead = LeadFactory(agreement=agreement, owner=owner, received_at=received, verdict=verdict)
+        LeadTerms.objects.filter(lead=lead).update(tier=tiers.choice(STAMPED))
         clock = ClockFactory(lead=lead, due_at=received + timedelta(hours=rng.choice([2, 4, 30])))
         shape = rng.choice(["touch", "connected", "late", "rejected", "running", "after"])
         if shape == "running":
@@ -85,7 +97,7 @@ def deliver(agreement, owners, count: int, seed: int) -> None:
 @pytest.fixture
 def both():
     """The world's agreement, and another one of bob's with leads in the same months."""
-    agreement = AgreementFactory(monthly_quota=25, min_acceptance_percent=60)
+    agreement = AgreementFactory(monthly_quota=25, min_acceptance_percent=60, tiers=TIERS)
     alice = UserFactory(username="alice", role=Role.SALES)
     bob = UserFactory(username="bob", role=Role.SALES)
     deliver(agreement, [alice, bob, None], 70, seed=9)
@@ -131,27 +143,31 @@ def from_scratch(agreement, month: str, at: datetime, minutes: list | None = Non
     calendar = agreement.calendar.as_work_calendar()
     leads = [
         lead
-        for lead in Lead.objects.filter(terms__agreement=agreement).select_related("owner")
+        for lead in Lead.objects.filter(terms__agreement=agreement).select_related("owner", "terms")
         if month_text(lead.received_at, zone) == month
     ]
     qualified = {lead.id: lead for lead in leads if lead.qualifies}
     reps: dict = {}
+    tiers: dict = {}
     for lead in qualified.values():
         owner = lead.owner.username if lead.owner else None
-        reps.setdefault(owner, {"leads": 0, "within": 0, "breached": 0, "minutes": []})
-        reps[owner]["leads"] += 1
+        for shares, key in ((reps, owner), (tiers, lead.terms.tier or None)):
+            shares.setdefault(key, {"leads": 0, "within": 0, "breached": 0, "minutes": []})
+            shares[key]["leads"] += 1
     for clock in Clock.objects.filter(lead__in=list(qualified), kind="first_touch"):
         lead = qualified[clock.lead_id]
         rep = reps[lead.owner.username if lead.owner else None]
+        tier = tiers[lead.terms.tier or None]
         stopped = clock.state == "stopped"
-        if stopped and clock.stopped_at <= clock.due_at and clock.stopped_at <= at:
-            rep["within"] += 1
-        if clock.due_at <= at and (not stopped or clock.stopped_at > clock.due_at):
-            rep["breached"] += 1
-        if stopped and clock.stop_reason in ("touch", "connected") and clock.stopped_at <= at:
-            rep["minutes"].append(
-                int(business_minutes_between(calendar, clock.started_at, clock.stopped_at))
-            )
+        for share in (rep, tier):
+            if stopped and clock.stopped_at <= clock.due_at and clock.stopped_at <= at:
+                share["within"] += 1
+            if clock.due_at <= at and (not stopped or clock.stopped_at > clock.due_at):
+                share["breached"] += 1
+            if stopped and clock.stop_reason in ("touch", "connected") and clock.stopped_at <= at:
+                share["minutes"].append(
+                    int(business_minutes_between(calendar, clock.started_at, clock.stopped_at))
+                )
     logged = MonthlyCommitment.objects.filter(agreement=agreement, month=month).first()
     counts = {
         "delivered": len(leads),
@@ -206,6 +222,28 @@ def from_scratch(agreement, month: str, at: datetime, minutes: list | None = Non
                 reps.items(), key=lambda item: (item[0] is None, item[0] or "")
             )
         ],
+        # The agreement's tiers in its order, then older ones by name, the default last.
+        "by_tier": [
+            {
+                "tier": name,
+                "leads": tier["leads"],
+                "touched_within_sla": tier["within"],
+                "breached": tier["breached"],
+                "compliance_percent": percent(tier["within"], tier["within"] + tier["breached"]),
+                "median_first_touch_minutes": _summary(tier["minutes"])[0],
+                "p90_first_touch_minutes": _summary(tier["minutes"])[1],
+            }
+            for name, tier in sorted(
+                tiers.items(),
+                key=lambda item: (
+                    item[0] is None,
+                    [t["name"] for t in TIERS].index(item[0])
+                    if item[0] in ("Zeta", "Alpha")
+                    else 9,
+                    item[0] or "",
+                ),
+            )
+        ],
     }
 
 
@@ -220,6 +258,12 @@ def test_the_world_has_every_shape_of_month(world):
     assert figures["2026-12"]["sales"]["touched_within_sla"] > 0
     assert None in {rep["owner"] for rep in figures["2026-11"]["by_rep"]}
     assert figures["2026-11"]["marketing"]["committed"] == 18
+    assert [row["tier"] for row in figures["2026-11"]["by_tier"]] == [
+        "Zeta",
+        "Alpha",
+        "Older",
+        None,
+    ]
 
 
 @pytest.mark.parametrize("month", MONTHS)

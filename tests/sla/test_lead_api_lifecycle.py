@@ -70,6 +70,7 @@ def test_delivered_lead_is_assigned_and_due_after_240_business_minutes(delivered
         "next_touch_due_at": None,
         "attempts": 0,
         "attempts_required": 6,
+        "tier": None,
     }
 
 
