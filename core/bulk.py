@@ -148,24 +148,43 @@ def insert_together(statements: Sequence[tuple], *, returning: Sequence[str] = (
 
 
 def _values_statement(model, rows: Sequence[dict], *, returning: Sequence[str] = ()):
-    """`INSERT ... VALUES (...)` of one row: PostgreSQL types each value by its column."""
+    """`INSERT ... VALUES (...)` of one row: PostgreSQL types each value by its column.
+
+    The statement's text depends only on the row's shape (its model, whether it names
+    the primary key, its `Sql` values, what it returns): written once per shape, as an
+    API delivery inserts the same four shapes on every request."""
     [row] = rows
-    fields = _columns(model, row)
-    values = {name: row.get(name, _UNSET) for name in fields}
-    quote = connection.ops.quote_name
-    columns, written, params = [], [], []
-    for name, value in values.items():
-        field = fields[name]
+    written = tuple((name, value) for name, value in row.items() if isinstance(value, Sql))
+    key = (model, connection.vendor, model._meta.pk.attname in row, written, tuple(returning))
+    shape = _VALUES_SHAPES.get(key)
+    if shape is None:
+        shape = _VALUES_SHAPES[key] = _values_shape(model, row, returning)
+    sql, parameters = shape
+    params = []
+    for name, field, is_json in parameters:
+        value = row.get(name, _UNSET)
         if value is _UNSET:
             value = field.get_default()
-        if field.get_internal_type() == "JSONField" and value is not None:
-            value = json.dumps(value)
+        params.append(json.dumps(value) if is_json and value is not None else value)
+    return sql, params
+
+
+_VALUES_SHAPES: dict = {}
+
+
+def _values_shape(model, row: dict, returning: Sequence[str]) -> tuple[str, list]:
+    """(the INSERT's text, [(attname, field, is JSON)] of each value sent as a parameter)."""
+    fields = _columns(model, row)
+    quote = connection.ops.quote_name
+    columns, written, parameters = [], [], []
+    for name, field in fields.items():
         columns.append(quote(field.column))
+        value = row.get(name, _UNSET)
         if isinstance(value, Sql):
             written.append(f"({value})")
         else:
             written.append("%s")
-            params.append(value)
+            parameters.append((name, field, field.get_internal_type() == "JSONField"))
     column = {f.attname: f.column for f in model._meta.concrete_fields}
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)})"  # noqa: S608
@@ -173,7 +192,7 @@ def _values_statement(model, rows: Sequence[dict], *, returning: Sequence[str] =
     )
     if returning:
         sql += " RETURNING " + ", ".join(quote(column[name]) for name in returning)
-    return sql, params
+    return sql, parameters
 
 
 def sequence_current(model) -> Sql:
@@ -317,18 +336,35 @@ def copy_insert(model, rows: Sequence[dict], *, returning_ids: bool = False) -> 
 
 def select_columns(model, alias: str) -> list[str]:
     """`alias."column"` of each of the model's concrete fields, in field order: the
-    select list `instance_of` reads back (a hand-written query names the row once)."""
-    quote = connection.ops.quote_name
-    return [f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields]
+    select list `instance_of` reads back (a hand-written query names the row once).
+    Written once per model and alias (asked on every API delivery)."""
+    key = (model, alias, connection.vendor)
+    found = _SELECTED.get(key)
+    if found is None:
+        quote = connection.ops.quote_name
+        found = _SELECTED[key] = [f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields]
+    return list(found)
+
+
+_SELECTED: dict = {}
 
 
 def instance_of(model, values: Sequence):
     """A saved instance of `model` from one row of its concrete columns in field order,
     as a queryset would build it (JSON decoded), without compiling a query (PostgreSQL:
     its driver already gives datetimes, dates and numbers as Python values)."""
-    fields = model._meta.concrete_fields
-    values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db("default", [f.attname for f in fields], values)
+    reader = _READERS.get(model)
+    if reader is None:
+        fields = model._meta.concrete_fields
+        converted = [(i, f) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
+        reader = _READERS[model] = ([f.attname for f in fields], converted)
+    names, converted = reader
+    if len(values) != len(names):
+        raise ValueError(f"{model.__name__} has {len(names)} columns, not {len(values)}")
+    values = list(values)
+    for index, field in converted:
+        values[index] = field.from_db_value(values[index], None, connection)
+    return model.from_db("default", names, values)
+
+
+_READERS: dict = {}  # model -> (its attnames, [(index, field) of each converted column])

@@ -2,10 +2,13 @@
 filter `sla.selectors.lead_list` with `LeadFilter`, so a parameter means the same
 everywhere (and is described in the OpenAPI schema)."""
 
+import copy
+
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
+from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import Team
@@ -34,7 +37,44 @@ class InstantFilter(django_filters.Filter):
     field_class = InstantFormField
 
 
-class LeadFilter(django_filters.FilterSet):
+class QuickFilterSet(django_filters.FilterSet):
+    """A FilterSet that costs less per request and filters exactly the same.
+
+    django-filter deep-copies every filter and builds a new form class, with a new form
+    field per filter, for each request: about a millisecond of the lead list. Here each
+    filter is copied shallowly (its own `extra`, its method bound to this FilterSet), and
+    the form class is built once per FilterSet class, unless a filter's queryset depends
+    on the request. The form itself is still made per request from copies of its fields.
+    """
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        # django-filter 26's own __init__, but for the copy of the filters (re-check on upgrade).
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, base in self.base_filters.items():
+            filter_ = copy.copy(base)
+            filter_.extra = dict(base.extra)
+            filter_.method = base.method  # a method filter calls this FilterSet's method
+            filter_.model, filter_.parent = queryset.model, self
+            self.filters[name] = filter_
+
+    def get_form_class(self):
+        known = type(self).__dict__.get("_form_class")
+        if known is not None:
+            return known
+        form_class = super().get_form_class()
+        if not any(callable(f.extra.get("queryset")) for f in self.filters.values()):
+            type(self)._form_class = form_class
+        return form_class
+
+
+class LeadFilter(QuickFilterSet):
     owner = django_filters.CharFilter(method="filter_owner", help_text="`me`, or a username.")
     sla_status = django_filters.ChoiceFilter(
         choices=[(status, status) for status in SlaStatus.ALL],
@@ -123,7 +163,7 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(~touched if value else touched)
 
 
-class FlagFilter(django_filters.FilterSet):
+class FlagFilter(QuickFilterSet):
     kind = django_filters.ChoiceFilter(choices=Flag.Kind.choices)
     state = django_filters.ChoiceFilter(choices=Flag.State.choices)
     month = django_filters.CharFilter(validators=[MONTH], help_text="YYYY-MM")

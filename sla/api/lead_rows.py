@@ -12,7 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import F
-from rest_framework import serializers
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from leads.models import Lead
 from leads.scoring import LEAD_FIELDS
@@ -21,20 +23,35 @@ from sla.selectors import lead_sla
 _instant = serializers.DateTimeField()
 
 
-def instant(value: datetime | None) -> str | None:
-    """An instant as DRF writes it (ISO 8601, UTC as `Z`)."""
-    return None if value is None else _instant.to_representation(value)
+def answer_zone():
+    """The zone DRF writes instants in (the current one), read once for a whole answer;
+    None when DRF is set to write them some other way than ISO 8601."""
+    if str(api_settings.DATETIME_FORMAT).lower() != ISO_8601:
+        return None
+    return timezone.get_current_timezone()
 
 
-def _sla(block: dict) -> dict:
+def instant(value: datetime | None, zone=None) -> str | None:
+    """An instant as DRF writes it (ISO 8601, UTC as `Z`). Given `answer_zone()`, the
+    same text without a DRF field call per value (a page of the list writes 500)."""
+    if value is None:
+        return None
+    if zone is None or isinstance(value, str) or value.utcoffset() is None:
+        return _instant.to_representation(value)
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _sla(block: dict, zone=None) -> dict:
     return {
         "status": block["status"],
-        "first_touch_due_at": instant(block["first_touch_due_at"]),
-        "first_touch_at_risk_at": instant(block["first_touch_at_risk_at"]),
-        "first_touched_at": instant(block["first_touched_at"]),
-        "next_touch_due_at": instant(block["next_touch_due_at"]),
+        "first_touch_due_at": instant(block["first_touch_due_at"], zone),
+        "first_touch_at_risk_at": instant(block["first_touch_at_risk_at"], zone),
+        "first_touched_at": instant(block["first_touched_at"], zone),
+        "next_touch_due_at": instant(block["next_touch_due_at"], zone),
         "attempts": block["attempts"],
         "attempts_required": block["attempts_required"],
+        "tier": block["tier"],
     }
 
 
@@ -60,17 +77,18 @@ _ANSWERED = (
 )
 
 
-def _answer(own: dict, *, related: dict, sla: dict) -> dict:
+def _answer(own: dict, *, related: dict, sla: dict, zone=None) -> dict:
     """LeadSerializer's JSON from the lead's own columns (`_ANSWERED`), what it names
     across relations (stage, owner, agreement, definition, definition_version,
     verdict_reason) and its `sla` block: the one place both answers are built."""
+    zone = answer_zone() if zone is None else zone
     item = {"id": own["id"]}
     for name in LEAD_FIELDS:
         value = own[name]
         item[name] = value if name == "company_size" or value is None else str(value)
     item.update(
         {
-            "received_at": instant(own["received_at"]),
+            "received_at": instant(own["received_at"], zone),
             "attributes": own["attributes"],
             "score": own["score"],
             "qualifies": own["qualifies"],
@@ -84,17 +102,17 @@ def _answer(own: dict, *, related: dict, sla: dict) -> dict:
             "team": own["team_id"],
             "agreement": related["agreement"],
             "verdict": own["verdict"],
-            "sla": _sla(sla),
+            "sla": _sla(sla, zone),
             "definition": related["definition"],
             "definition_version": related["definition_version"],
             "verdict_reason": related["verdict_reason"],
             "verdict_note": own["verdict_note"],
-            "verdict_at": instant(own["verdict_at"]),
-            "assigned_at": instant(own["assigned_at"]),
-            "abandoned_at": instant(own["abandoned_at"]),
+            "verdict_at": instant(own["verdict_at"], zone),
+            "assigned_at": instant(own["assigned_at"], zone),
+            "abandoned_at": instant(own["abandoned_at"], zone),
             "abandon_reason": own["abandon_reason"],
-            "closed_at": instant(own["closed_at"]),
-            "created_at": instant(own["created_at"]),
+            "closed_at": instant(own["closed_at"], zone),
+            "created_at": instant(own["created_at"], zone),
         }
     )
     return item
@@ -123,6 +141,7 @@ _OWN = (
     *_ANSWERED,
     "sla_first_due_at",
     "sla_first_at_risk_at",
+    "sla_first_state",
     "sla_next_touch_due_at",
     "sla_status",
     "touch_count",
@@ -134,6 +153,7 @@ _JOINED = {
     "j_owner": "owner__username",
     "j_agreement": "terms__agreement_id",
     "j_attempts_required": "terms__attempts_required",
+    "j_tier": "terms__tier",
 }
 
 
@@ -171,13 +191,16 @@ def lead_rows(rows: list[dict]) -> list[dict]:
         if reason_ids
         else {}
     )
+    # The summary names the state of the latest first-touch clock: one still running (or
+    # none at all) was not stopped by a touch, so only the others' clocks are read (on
+    # an inbox's first pages, the most urgent first, none).
+    stopped = [row["id"] for row in rows if row["sla_first_state"] not in ("running", "")]
     touched = {}
-    clocks = Clock.objects.filter(
-        lead_id__in=[row["id"] for row in rows], kind=Clock.Kind.FIRST_TOUCH
-    ).order_by("started_at", "id")
-    for lead_id, stopped_at, reason in clocks.values_list("lead_id", "stopped_at", "stop_reason"):
+    clocks = Clock.objects.filter(lead_id__in=stopped, kind=Clock.Kind.FIRST_TOUCH)
+    clocks = clocks.order_by("started_at", "id").values_list("lead_id", "stopped_at", "stop_reason")
+    for lead_id, stopped_at, reason in clocks if stopped else ():
         touched[lead_id] = stopped_at if reason == "touch" else None  # the last one wins
-    answer = []
+    answer, zone = [], answer_zone()
     for row in rows:
         definition, number = versions[row["definition_version_id"]]
         related = {
@@ -196,6 +219,7 @@ def lead_rows(rows: list[dict]) -> list[dict]:
             "next_touch_due_at": row["sla_next_touch_due_at"],
             "attempts": row["touch_count"],
             "attempts_required": row["j_attempts_required"],
+            "tier": row["j_tier"] or None,
         }
-        answer.append(_answer(row, related=related, sla=sla))
+        answer.append(_answer(row, related=related, sla=sla, zone=zone))
     return answer
