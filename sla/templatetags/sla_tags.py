@@ -4,6 +4,8 @@ from django import template
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from funnel.rules import stages_open_to
+
 register = template.Library()
 
 
@@ -30,3 +32,13 @@ def options(choices, selected="", exclude=None):
             if exclude is None or value != exclude
         ),
     )
+
+
+@register.simple_tag
+def stage_options(stages, current_stage_id, manager=False, selected=""):
+    """The `<option>`s of the stages a lead in `current_stage_id` may move to, by the
+    funnel's own rule (funnel.rules): forward, back to a re-openable stage, and out of a
+    won or lost stage only for a manager. `stages`: the active stages, read once a page."""
+    current = next((stage for stage in stages if stage.pk == current_stage_id), None)
+    allowed = stages_open_to(from_stage=current, stages=stages, manager=bool(manager))
+    return options([(stage.slug, stage.name) for stage in allowed], selected)

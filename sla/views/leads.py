@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.access import (
     has_role,
     may_act_on_lead,
+    may_move_out_of_closed_stage,
     may_override_abandon,
     may_resolve_flag,
     may_work_inbox,
@@ -133,7 +134,9 @@ def action_choices(user, *, lazy_forms: bool = False) -> dict:
     return {
         # (value, label) pairs for sla_tags.options: one call per select of each row.
         "reason_choices": list(reasons.values_list("code", "label")),
-        "stage_choices": list(stages.values_list("slug", "name")),
+        # Each row offers only the moves the funnel allows from its own stage.
+        "stages": list(stages),
+        "can_reopen_stage": may_move_out_of_closed_stage(user),
         "touch_kinds": Touch.Kind.choices,
         "touch_outcomes": Touch.Outcome.choices,
         "can_override": may_override_abandon(user),

@@ -107,3 +107,12 @@ def test_the_rule_is_pure_and_says_which_stages_are_open_to_a_lead():
     won = {s.slug for s in stages_open_to(from_stage=by["customer"], stages=stages, manager=True)}
     assert won == {"promoter", "disqualified", "recycled"}
     assert stages_open_to(from_stage=by["customer"], stages=stages, manager=False) == []
+
+
+def test_the_lead_page_offers_only_the_moves_the_funnel_allows(api_client, client, world, lead):
+    move(api_client, world, lead, "sam", "buying")
+    client.force_login(world.users["sam"])
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    form = page.split('name="stage"')[1].split("</select>")[0]
+    assert 'value="engaged"' in form and 'value="customer"' in form
+    assert 'value="aware"' not in form and 'value="interacting"' not in form
