@@ -13,7 +13,18 @@ from datetime import date, datetime
 from calendars.engine import WorkCalendar, _from_us, _instant_us
 from core.timeparse import month_name
 
-__all__ = ["business_days_elapsed", "business_days_in_month", "month_bounds", "month_of"]
+__all__ = [
+    "after_business_days",
+    "business_days_elapsed",
+    "business_days_in_month",
+    "month_bounds",
+    "month_closes_at",
+    "month_of",
+]
+
+# However many business days are asked for, the walk ends within this many calendar days
+# (a calendar whose every day is a holiday has none to count).
+_LONGEST_WALK_DAYS = 3660
 
 
 def month_bounds(calendar: WorkCalendar, year: int, month: int) -> tuple[datetime, datetime]:
@@ -59,6 +70,31 @@ def business_days_elapsed(calendar: WorkCalendar, instant: datetime) -> float:
         # to share out: count it as done.
         elapsed += worked / total if total else 1.0
     return elapsed
+
+
+def _after_business_days_from(calendar: WorkCalendar, ordinal: int, days: int) -> datetime:
+    """Local midnight after the `days`-th business day counted from local date `ordinal`
+    on (that date included); `ordinal`'s own midnight when `days` is 0."""
+    counted = 0
+    day = ordinal
+    while counted < days and day - ordinal < _LONGEST_WALK_DAYS:
+        counted += calendar._business_day(day)
+        day += 1
+    return _from_us(calendar._resolve(day, 0, last=False))
+
+
+def month_closes_at(calendar: WorkCalendar, year: int, month: int, grace_days: int) -> datetime:
+    """When a month's books close: local midnight after the `grace_days`-th business day
+    following the month (the month's own end when there is no grace)."""
+    _, following = _month_ordinals(year, month)
+    return _after_business_days_from(calendar, following, grace_days)
+
+
+def after_business_days(calendar: WorkCalendar, instant: datetime, days: int) -> datetime:
+    """Local midnight after the `days`-th business day after `instant`'s local date."""
+    _instant_us(instant, "instant")
+    today = instant.astimezone(calendar._zone).toordinal()
+    return _after_business_days_from(calendar, today + 1, days)
 
 
 def _month_ordinals(year: int, month: int) -> tuple[int, int]:

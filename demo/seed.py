@@ -20,7 +20,7 @@ from accounts.models import Role, Team, User
 from accounts.services import user_create_or_update
 from calendars.engine import add_business_minutes
 from calendars.models import BusinessCalendar
-from calendars.months import month_of
+from calendars.months import month_bounds, month_of
 from leads.models import Lead, LeadDefinition
 from sla.models import Agreement, Callback, Notification
 
@@ -298,12 +298,19 @@ def _commitments(agreement: Agreement, now: datetime) -> None:
     year, month = month_of(calendar, now)
     previous = date(year, month, 1) - timedelta(days=1)
     maria = agreement.marketing_team.members.filter(role=Role.MARKETING).first()
-    for label, quota in (
-        (f"{previous:%Y-%m}", agreement.monthly_quota),
-        (f"{year}-{month:02d}", None),
+    for (y, m), quota in (
+        ((previous.year, previous.month), agreement.monthly_quota),
+        ((year, month), None),
     ):
+        # Logged as marketing logs it, when the month begins: last month's books are closed
+        # by now, and a closed month's commitment is final.
         commitment_log(
-            agreement=agreement, month=label, quota=quota, note="Demo commitment", by=maria, now=now
+            agreement=agreement,
+            month=f"{y}-{m:02d}",
+            quota=quota,
+            note="Demo commitment",
+            by=maria,
+            now=min(now, month_bounds(calendar, y, m)[0]),
         )
 
 

@@ -52,6 +52,8 @@ def lead_deliver(
         by=by, items=[data], agreement=agreement, keys=[idempotency_key], now=now
     )
     if result.status == ERROR:
+        if result.rule:
+            raise RuleRefused(" ".join(result.errors["received_at"]), rule=result.rule)
         raise ValidationError(result.errors)
     return result.lead, result.status == CREATED
 

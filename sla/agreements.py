@@ -7,6 +7,7 @@ from django.db import transaction
 
 from accounts.models import Team, User
 from core.timeparse import month_field
+from sla.books import refuse_closed_commitment
 from sla.models import Agreement, AgreementVersion, LeadTerms, MonthlyCommitment
 from sla.terms import sales_terms_for, sales_terms_named, tiers_clean, tiers_errors
 
@@ -118,6 +119,7 @@ def commitment_log(
 ) -> MonthlyCommitment:
     """Marketing's commitment for a month (the agreement's quota when none is given)."""
     month_field(month)
+    refuse_closed_commitment(agreement, month, now)
     if quota is None:
         quota = agreement.monthly_quota
     if not isinstance(quota, int) or isinstance(quota, bool) or not 0 <= quota <= MAX_QUOTA:

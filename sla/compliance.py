@@ -39,6 +39,7 @@ from calendars.engine import WorkCalendar
 from calendars.months import MonthWindow, month_of, month_window  # noqa: F401
 from core.timeparse import month_name, parse_month
 from leads.models import Lead
+from sla.books import MarketingTerms
 from sla.models import Agreement, MonthlyCommitment
 
 # The counting lives in sla.tallies; these names are read from here by other modules.
@@ -100,14 +101,26 @@ def marketing_counts(*, agreement_ids, start: datetime, end: datetime) -> dict[i
     return counts
 
 
-def committed_quotas(*, agreements, month: str) -> dict[int, int]:
-    """Marketing's logged quota for the month, else the agreement's monthly_quota."""
+def committed_quotas(*, agreements, month: str, terms: MarketingTerms | None = None) -> dict:
+    """Marketing's logged quota for the month, else the agreement's monthly_quota (for a
+    closed month, the one in effect when it closed: `terms`)."""
     logged = dict(
         MonthlyCommitment.objects.filter(
             agreement__in=[a.id for a in agreements], month=month
         ).values_list("agreement_id", "quota")
     )
-    return {a.id: logged.get(a.id, a.monthly_quota) for a in agreements}
+    year, number = parse_month(month)
+    return {
+        a.id: logged[a.id] if a.id in logged else _terms(a, year, number, terms)["monthly_quota"]
+        for a in agreements
+    }
+
+
+def _terms(agreement: Agreement, year: int, month: int, terms: MarketingTerms | None) -> dict:
+    """The marketing terms the month is measured under (sla.books)."""
+    if terms is None:
+        return {name: getattr(agreement, name) for name in Agreement.MARKETING_TERMS}
+    return terms.of(agreement, year, month)
 
 
 def expected_to_date(committed: int, window: MonthWindow) -> float:
@@ -127,7 +140,15 @@ def acceptance_below_bar(*, accepted: int, rejected: int, min_percent: int) -> b
     return judged > 0 and accepted * 100 < min_percent * judged
 
 
-def marketing_status(*, agreement: Agreement, counts: dict, committed: int, window: MonthWindow):
+def marketing_status(
+    *,
+    agreement: Agreement,
+    counts: dict,
+    committed: int,
+    window: MonthWindow,
+    terms: MarketingTerms | None = None,
+):
+    measured = _terms(agreement, window.year, window.month, terms)
     if not agreement.in_effect_during(window.year, window.month):
         return "not_in_effect"
     if not window.started:
@@ -136,21 +157,28 @@ def marketing_status(*, agreement: Agreement, counts: dict, committed: int, wind
     quality_low = acceptance_below_bar(
         accepted=counts["accepted"],
         rejected=counts["rejected"],
-        min_percent=agreement.min_acceptance_percent,
+        min_percent=measured["min_acceptance_percent"],
     )
     if window.closed:
         return "met" if quota_met and not quality_low else "missed"
     pace_low = window.elapsed >= 1 and behind_pace(
         qualified=counts["delivered_qualified"],
         expected=expected_to_date(committed, window),
-        tolerance_percent=agreement.pacing_tolerance_percent,
+        tolerance_percent=measured["pacing_tolerance_percent"],
     )
     if quality_low or (pace_low and not quota_met):
         return "at_risk"
     return "met" if quota_met else "on_track"
 
 
-def marketing_block(*, agreement: Agreement, window: MonthWindow, counts: dict, committed: int):
+def marketing_block(
+    *,
+    agreement: Agreement,
+    window: MonthWindow,
+    counts: dict,
+    committed: int,
+    terms: MarketingTerms | None = None,
+):
     """The `marketing` object of the figures, from the month's counts and commitment."""
     return {
         "committed": committed,
@@ -162,16 +190,21 @@ def marketing_block(*, agreement: Agreement, window: MonthWindow, counts: dict, 
         "rejected": counts["rejected"],
         "acceptance_percent": percent(counts["accepted"], counts["accepted"] + counts["rejected"]),
         "status": marketing_status(
-            agreement=agreement, counts=counts, committed=committed, window=window
+            agreement=agreement, counts=counts, committed=committed, window=window, terms=terms
         ),
     }
 
 
-def marketing_figures(*, agreement: Agreement, window: MonthWindow) -> dict:
+def marketing_figures(*, agreement: Agreement, window: MonthWindow, at: datetime) -> dict:
     counts = marketing_counts(agreement_ids=[agreement.id], start=window.start, end=window.end)
-    committed = committed_quotas(agreements=[agreement], month=window.name)[agreement.id]
+    terms = MarketingTerms([agreement], at=at)
+    committed = committed_quotas(agreements=[agreement], month=window.name, terms=terms)
     return marketing_block(
-        agreement=agreement, window=window, counts=counts[agreement.id], committed=committed
+        agreement=agreement,
+        window=window,
+        counts=counts[agreement.id],
+        committed=committed[agreement.id],
+        terms=terms,
     )
 
 
@@ -260,13 +293,20 @@ def sales_by_tier(*, tiers: dict, order: list | None = None) -> list[dict]:
 # --- the figures ------------------------------------------------------------------------
 
 
-def _both_sides(agreement: Agreement, window: MonthWindow, month: MonthTally) -> dict:
+def _both_sides(
+    agreement: Agreement, window: MonthWindow, month: MonthTally, terms: MarketingTerms
+) -> dict:
     committed = month.logged_quota
     if committed is None:
-        committed = agreement.monthly_quota
+        committed = terms.of(agreement, window.year, window.month)["monthly_quota"]
     return {
+        "period": terms.period(agreement, window.year, window.month),
         "marketing": marketing_block(
-            agreement=agreement, window=window, counts=month.total.counts(), committed=committed
+            agreement=agreement,
+            window=window,
+            counts=month.total.counts(),
+            committed=committed,
+            terms=terms,
         ),
         "sales": sales_block(month),
     }
@@ -283,7 +323,7 @@ def compliance_for(*, agreement: Agreement, month: str, at: datetime) -> dict:
         "agreement": agreement.id,
         "timezone": agreement.calendar.timezone,
         "as_of": at,
-        **_both_sides(agreement, window, tally),
+        **_both_sides(agreement, window, tally, MarketingTerms([agreement], at=at)),
         "by_rep": sales_by_rep(owners=_owner_rows(tally)),
         "by_tier": sales_by_tier(tiers=tally.tiers, order=agreement.tiers),
     }
@@ -301,8 +341,9 @@ def compliance_trend(*, agreement: Agreement, months: list[str], at: datetime) -
     calendar = agreement.calendar.as_work_calendar()
     windows = [month_window(calendar, *parse_month(name), at) for name in months]
     tallies = month_tallies(agreement=agreement, windows=windows, at=at, by_owner=False)
+    terms = MarketingTerms([agreement], at=at)
     return [
-        {"month": window.name, **_both_sides(agreement, window, tally)}
+        {"month": window.name, **_both_sides(agreement, window, tally, terms)}
         for window, tally in zip(windows, tallies, strict=True)
     ]
 
@@ -326,11 +367,15 @@ def compliance_trend_together(*, agreements, months: list[str], at: datetime) ->
     }
     pairs = [(a.id, window) for a in agreements for window in windows[a.id]]
     tallies, together = pairs_tallies(pairs=pairs, at=at)
+    terms = MarketingTerms(agreements, at=at)
     found = dict(zip(pairs, tallies, strict=True))
     entries = []
     for index, (year, number) in enumerate(named):
         sides = [
-            (a, _both_sides(a, windows[a.id][index], found[(a.id, windows[a.id][index])]))
+            (
+                a,
+                _both_sides(a, windows[a.id][index], found[(a.id, windows[a.id][index])], terms),
+            )
             for a in agreements
         ]
         name = month_name(year, number)

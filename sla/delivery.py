@@ -35,11 +35,13 @@ from accounts.access import may_deliver_to
 from accounts.models import Team
 from calendars.models import BusinessCalendar
 from core.bulk import copy_insert, insert_together, instance_of, select_columns, sequence_current
+from core.errors import RuleRefused
 from funnel.models import Stage, StageChange
 from leads.csvfile import CheckedEmail
 from leads.models import Lead, LeadDefinition, LeadDefinitionVersion
 from leads.scoring import scorer
 from leads.services import leads as records
+from sla.books import ClosedMonths
 from sla.checks.months import month_evaluations_reopen
 from sla.clocks import clock_times
 from sla.flags import flags_insert, unassigned_flag
@@ -56,12 +58,23 @@ class Delivered:
     time it is read (the API answers one lead; an import of a million reads none).
     """
 
-    __slots__ = ("index", "status", "errors", "lead_id", "_lead", "_row", "_related")
+    __slots__ = ("index", "status", "errors", "rule", "lead_id", "_lead", "_row", "_related")
 
     def __init__(
-        self, *, index, status, lead=None, errors=None, lead_id=None, row=None, related=None
+        self,
+        *,
+        index,
+        status,
+        lead=None,
+        errors=None,
+        lead_id=None,
+        row=None,
+        related=None,
+        rule=None,
     ):
         self.index, self.status, self.errors = index, status, errors or {}
+        # An error that is a rule of state (a closed month), not bad input: its name.
+        self.rule = rule
         self._lead, self._row, self._related = lead, row, related
         self.lead_id = lead.pk if lead is not None else lead_id
 
@@ -415,6 +428,7 @@ def _deliver(
         return loaded[0]
 
     allowed: dict[int, bool] = {}
+    closed = ClosedMonths(now)
     terms = _Terms()
     constants = {"stage": None}
     for item in batch:
@@ -445,6 +459,7 @@ def _deliver(
                 raise ValidationError(
                     {"agreement": "You deliver only to your marketing team's agreements."}
                 )
+            closed.refuse(chosen, received_at)
             if constants["stage"] is None:  # read with the agreement, or now
                 constants["stage"] = chosen.__dict__.pop("_delivery_stage", None)
                 constants["stage"] = constants["stage"] or records.entry_stage()
@@ -457,6 +472,11 @@ def _deliver(
                 item.sales = terms.sales(chosen, item.row)
         except ValidationError as exc:
             results[item.index] = Delivered(index=item.index, status=ERROR, errors=errors_of(exc))
+            continue
+        except RuleRefused as exc:
+            results[item.index] = Delivered(
+                index=item.index, status=ERROR, errors={"received_at": [exc.message]}, rule=exc.rule
+            )
             continue
         if item.key:
             first_of[("k", item.key)] = item

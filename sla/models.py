@@ -52,6 +52,12 @@ class Agreement(models.Model):
     monthly_quota = models.PositiveIntegerField(default=200)
     min_acceptance_percent = models.PositiveSmallIntegerField(default=80)
     pacing_tolerance_percent = models.PositiveSmallIntegerField(default=10)
+    # A month's books close this many business days after its end (late CRM syncs land
+    # meanwhile); then its commitment, terms and counts are final.
+    close_grace_business_days = models.PositiveSmallIntegerField(default=3)
+    # A delivered lead whose e-mail matches an open lead of the agreement this recent is a
+    # duplicate of it.
+    duplicate_window_days = models.PositiveSmallIntegerField(default=30)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -65,7 +71,13 @@ class Agreement(models.Model):
         "max_callback_business_days",
         "max_callbacks",
     )
-    MARKETING_TERMS = ("monthly_quota", "min_acceptance_percent", "pacing_tolerance_percent")
+    MARKETING_TERMS = (
+        "monthly_quota",
+        "min_acceptance_percent",
+        "pacing_tolerance_percent",
+        "close_grace_business_days",
+        "duplicate_window_days",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -243,6 +255,27 @@ class MonthEvaluation(models.Model):
 
     def __str__(self):
         return f"{self.agreement_id} {self.month}{' (stale)' if self.stale else ''}"
+
+
+class MonthReopening(models.Model):
+    """An admin reopened a closed month of an agreement, saying why: until `closes_at` the
+    month takes late leads and a new commitment again, and its flags are judged again."""
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="reopenings")
+    month = models.CharField(max_length=7)
+    reason = models.TextField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    closes_at = models.DateTimeField(help_text="When the month closes again.")
+
+    class Meta:
+        ordering = ["agreement", "month", "-at"]
+        indexes = [models.Index(fields=["agreement", "month", "closes_at"])]
+
+    def __str__(self):
+        return f"{self.agreement_id} {self.month} reopened {self.at:%Y-%m-%d}"
 
 
 class MonthlyCommitment(models.Model):

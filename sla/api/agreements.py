@@ -23,15 +23,16 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.access import AdminWritesOthersRead, may_log_commitment
+from accounts.access import AdminWritesOthersRead, is_admin, may_log_commitment
 from accounts.models import Team
 from calendars.models import BusinessCalendar
 from core.timeparse import month_field
 from leads.models import LeadDefinition
 from leads.scoring import OPS
 from sla.agreements import CALLBACK_LIMITS, agreement_create, agreement_update, commitment_log
+from sla.books import month_reopen
 from sla.compliance import marketing_figures, month_window
-from sla.models import Agreement, AgreementVersion, MonthlyCommitment
+from sla.models import Agreement, AgreementVersion, MonthlyCommitment, MonthReopening
 from sla.selectors import agreements_visible_to
 from sla.terms import MAX_NAME, tiers_clean, tiers_errors
 
@@ -107,6 +108,18 @@ class AgreementMarketingTermsSerializer(serializers.Serializer):
     monthly_quota = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False)
     min_acceptance_percent = serializers.IntegerField(min_value=0, max_value=100, required=False)
     pacing_tolerance_percent = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    close_grace_business_days = serializers.IntegerField(
+        min_value=0,
+        max_value=60,
+        required=False,
+        help_text="Business days after a month's end before its books close (late leads land).",
+    )
+    duplicate_window_days = serializers.IntegerField(
+        min_value=0,
+        max_value=3650,
+        required=False,
+        help_text="A lead whose e-mail matches an open lead this recent is its duplicate.",
+    )
 
 
 class AgreementVersionSummarySerializer(serializers.Serializer):
@@ -186,7 +199,7 @@ def commitment_status(commitment: MonthlyCommitment, *, now: datetime) -> str:
     window = month_window(agreement.calendar.as_work_calendar(), year, month, now)
     if now < window.start:
         return "logged"
-    return marketing_figures(agreement=agreement, window=window)["status"]
+    return marketing_figures(agreement=agreement, window=window, at=now)["status"]
 
 
 def _versions_prefetch():
@@ -194,6 +207,18 @@ def _versions_prefetch():
         "versions",
         queryset=AgreementVersion.objects.select_related("created_by").order_by("version"),
     )
+
+
+class MonthReopenInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the month is reopened.")
+
+
+class MonthReopeningSerializer(serializers.ModelSerializer):
+    by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = MonthReopening
+        fields = ["agreement", "month", "reason", "by", "at", "closes_at"]
 
 
 @extend_schema(tags=["agreements"])
@@ -223,7 +248,7 @@ class AgreementViewSet(
         )
 
     def get_permissions(self):
-        if self.action in ("commitments", "commitment"):
+        if self.action in ("commitments", "commitment", "reopen"):
             return [IsAuthenticated()]
         return super().get_permissions()
 
@@ -305,3 +330,26 @@ class AgreementViewSet(
             now=timezone.now(),
         )
         return Response(CommitmentSerializer(commitment).data, status=status.HTTP_200_OK)
+
+    @extend_schema(
+        request=MonthReopenInput,
+        parameters=[OpenApiParameter("month", str, OpenApiParameter.PATH, description="YYYY-MM")],
+        responses={201: MonthReopeningSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path=r"months/(?P<month>[^/]+)/reopen")
+    def reopen(self, request, pk=None, month=None):
+        """Reopen a closed month (admins), saying why: it takes late leads and a new
+        commitment until it closes again, and the month checks judge it again."""
+        agreement = get_object_or_404(agreements_visible_to(request.user), pk=pk)
+        if not is_admin(request.user):
+            raise PermissionDenied("Only an admin reopens a closed month.")
+        data = MonthReopenInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        reopening = month_reopen(
+            agreement=agreement,
+            month=month,
+            reason=data.validated_data["reason"],
+            by=request.user,
+            now=timezone.now(),
+        )
+        return Response(MonthReopeningSerializer(reopening).data, status=status.HTTP_201_CREATED)

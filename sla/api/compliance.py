@@ -78,6 +78,11 @@ class ComplianceOutput(serializers.Serializer):
     agreement = serializers.IntegerField()
     timezone = serializers.CharField(help_text="The agreement calendar's zone.")
     as_of = serializers.DateTimeField()
+    period = serializers.ChoiceField(
+        choices=["open", "grace", "closed"],
+        help_text="open: the month runs (or an admin reopened it); grace: it is over and "
+        "late leads still land; closed: its commitment, terms and counts are final.",
+    )
     marketing = MarketingFigures()
     sales = SalesFigures()
     by_rep = RepFigures(many=True)

@@ -32,6 +32,11 @@ from sla.actions import (
     lead_reject,
     lead_touch,
 )
+from sla.api.callback_serializers import (
+    CallbackRefusedSerializer,
+    LeadCallbackInputSerializer,
+    LeadCallbackSerializer,
+)
 from sla.api.lead_rows import lead_row, lead_rows, lead_values
 from sla.api.lead_serializers import (
     LeadAbandonInputSerializer,
@@ -50,6 +55,7 @@ from sla.api.lead_serializers import (
     batch_item_checked,
     create_body_checked,
 )
+from sla.callbacks import CallbackRefused, lead_callback
 from sla.delivery import CREATED, ERROR, agreement_for_delivery, leads_deliver
 from sla.filters import LeadFilter
 from sla.selectors import lead_list, lead_sla, leads_with_terms
@@ -194,6 +200,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
                 by=request.user, items=[data], agreement=agreement, keys=[key], now=now
             )
             if delivered.status == ERROR:
+                if delivered.rule:  # a rule of state (a closed month): 409
+                    message = " ".join(delivered.errors["received_at"])
+                    raise RuleRefused(message, rule=delivered.rule)
                 raise DjangoValidationError(delivered.errors)
             lead, created = delivered.lead, delivered.status == CREATED
         if not created and not leads_visible_to(request.user).filter(pk=lead.pk).exists():
@@ -375,3 +384,34 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         body = self._body(LeadAbandonInputSerializer)
         lead = lead_abandon(lead=lead, by=request.user, now=timezone.now(), **body)
         return Response(self._answer(lead))
+
+    @extend_schema(
+        request=LeadCallbackInputSerializer,
+        responses={
+            201: LeadCallbackSerializer,
+            **_errors(400, 401, 403, 404),
+            409: OpenApiResponse(
+                CallbackRefusedSerializer,
+                description="A rule refuses the callback; `rule` names it (a limit of the "
+                "agreement, a clock already missed, a closed lead).",
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def callback(self, request, pk=None):
+        """The prospect asked to be contacted later: the running next-touch clock (or the
+        first-touch clock, before the first touch) pauses and restarts at `at` with a fresh
+        window. Beyond the agreement's limits a rep gets 409; a sales manager's is allowed
+        and recorded as approved by them."""
+        lead = self._lead_for("callback")
+        body = self._body(LeadCallbackInputSerializer)
+        now = timezone.now()
+        try:
+            callback = lead_callback(lead=lead, by=request.user, now=now, **body)
+        except CallbackRefused as refused:
+            return Response(
+                {"detail": refused.message, "rule": refused.rule}, status=status.HTTP_409_CONFLICT
+            )
+        fresh = leads_with_terms(Lead.objects.filter(pk=lead.pk)).get()
+        callback.sla = lead_sla(fresh, now=now)
+        return Response(LeadCallbackSerializer(callback).data, status=status.HTTP_201_CREATED)

@@ -29,6 +29,7 @@ from django.db.models import F, Q
 
 from calendars.months import month_bounds, month_of
 from core.timeparse import local_text, month_add, month_before, month_name, month_text
+from sla.books import MarketingTerms
 from sla.compliance import (
     MonthWindow,
     acceptance_below_bar,
@@ -40,7 +41,8 @@ from sla.compliance import (
     percent,
 )
 from sla.flags import flags_insert
-from sla.models import Agreement, Flag, MonthEvaluation, PacingTally
+from sla.models import Agreement, Flag, MonthEvaluation, MonthReopening, PacingTally
+from sla.notify.recipients import notifications_queue
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +72,17 @@ def _shared(key, compute: Callable):
     return store[key]
 
 
-def _committed(agreements: list[Agreement], month: str) -> dict[int, int]:
+def _terms(at: datetime) -> MarketingTerms:
+    """The marketing terms each month is measured under (sla.books), read once a pass."""
+    agreements = _shared("agreements", lambda: list(Agreement.objects.select_related("calendar")))
+    return _shared(("terms", at), lambda: MarketingTerms(agreements, at=at))
+
+
+def _committed(agreements: list[Agreement], month: str, at: datetime) -> dict[int, int]:
     key = ("committed", month, frozenset(a.id for a in agreements))
-    return _shared(key, lambda: committed_quotas(agreements=agreements, month=month))
+    return _shared(
+        key, lambda: committed_quotas(agreements=agreements, month=month, terms=_terms(at))
+    )
 
 
 def _in_effect(*, at: datetime, closed: bool) -> list[tuple[Agreement, MonthWindow]]:
@@ -143,14 +153,46 @@ def _unjudged(*, at: datetime, kind: str) -> list[tuple[Agreement, MonthWindow]]
         ).values_list("agreement_id", "month")
     )
     # A month already flagged is settled for this kind, whatever its counts say now.
-    judged |= set(
-        Flag.objects.filter(kind=kind, agreement__in=ids).values_list("agreement_id", "month")
-    )
+    judged |= _settled(kind, ids, at)[0]
     return [
         (agreement, month_window(calendar, year, month, at))
         for agreement, calendar, year, month in candidates
         if (agreement.id, month_name(year, month)) not in judged
     ]
+
+
+def _reopenings(agreement_ids, at: datetime) -> dict[tuple[int, str], tuple[datetime, datetime]]:
+    """{(agreement, month): (reopened at, closes again at)} of each month's latest
+    reopening, one query; a month reopened now is judged once it closes again."""
+    found: dict[tuple[int, str], tuple[datetime, datetime]] = {}
+    for agreement_id, month, reopened, closes in (
+        MonthReopening.objects.filter(agreement_id__in=agreement_ids, at__lte=at)
+        .order_by("at")
+        .values_list("agreement_id", "month", "at", "closes_at")
+    ):
+        found[(agreement_id, month)] = (reopened, closes)
+    return found
+
+
+def _settled(kind: str, agreement_ids, at: datetime) -> tuple[set, dict]:
+    """(months whose `kind` flag settles them, reopened months) for these agreements.
+
+    A month's flag settles it, whatever its counts say now; but a flag resolved by a
+    reopening settles nothing: the month is judged again once it closes again (and
+    while it is reopened it is not judged at all)."""
+    reopened = _shared(
+        ("reopened", at, frozenset(agreement_ids)), lambda: _reopenings(agreement_ids, at)
+    )
+    settled = set()
+    for agreement_id, month, state, resolved_at in Flag.objects.filter(
+        kind=kind, agreement__in=agreement_ids
+    ).values_list("agreement_id", "month", "state", "resolved_at"):
+        again = reopened.get((agreement_id, month))
+        if again and state == Flag.State.RESOLVED and resolved_at and resolved_at >= again[0]:
+            continue
+        settled.add((agreement_id, month))
+    settled |= {key for key, (_at, closes) in reopened.items() if closes > at}
+    return settled, reopened
 
 
 def _judged(pairs: list, *, kind: str, at: datetime) -> None:
@@ -170,14 +212,63 @@ def _windows(*, at: datetime, closed: bool, kind: str) -> list[tuple[Agreement, 
     Only agreements in effect that month, and not yet flagged with `kind` for it.
     """
     pairs = _shared(("pairs", at, closed), lambda: _in_effect(at=at, closed=closed))
-    if closed:
-        pairs = [*pairs, *_unjudged(at=at, kind=kind)]
-    flagged = set(
-        Flag.objects.filter(kind=kind, agreement__in=[a.id for a, _ in pairs]).values_list(
-            "agreement_id", "month"
+    if not closed:
+        flagged = set(
+            Flag.objects.filter(kind=kind, agreement__in=[a.id for a, _ in pairs]).values_list(
+                "agreement_id", "month"
+            )
         )
-    )
-    return [(a, w) for a, w in pairs if (a.id, w.name) not in flagged]
+        return [(a, w) for a, w in pairs if (a.id, w.name) not in flagged]
+    pairs = [*pairs, *_unjudged(at=at, kind=kind)]
+    settled, _ = _settled(kind, list({a.id for a, _ in pairs}), at)
+    return [(a, w) for a, w in pairs if (a.id, w.name) not in settled]
+
+
+def _raise_again(flags: list[Flag], *, at: datetime) -> list[Flag]:
+    """The flags of reopened months that closed again still short: the flag of the first
+    close (resolved by the reopening) is raised again, dated when the month closed again,
+    and announced again; the others are inserted as new."""
+    if not flags:
+        return []
+    ids = list({flag.agreement_id for flag in flags})
+    reopened = _reopenings(ids, at)
+    fresh, again = [], []
+    for flag in flags:
+        reopening = reopened.get((flag.agreement_id, flag.month))
+        if reopening is None:
+            fresh.append(flag)
+            continue
+        flag.raised_at = reopening[1]
+        again.append(flag)
+    raised = flags_insert(flags=fresh, at=at)
+    for flag in again:
+        existing = Flag.objects.filter(
+            agreement_id=flag.agreement_id, month=flag.month, kind=flag.kind
+        ).first()
+        if existing is None:
+            raised += flags_insert(flags=[flag], at=at)
+            continue
+        existing.state, existing.raised_at, existing.noticed_at = (
+            Flag.State.OPEN,
+            flag.raised_at,
+            at,
+        )
+        existing.detail = f"{flag.detail} (after reopening)"
+        existing.resolved_at, existing.resolved_by, existing.resolution_note = None, None, ""
+        existing.save(
+            update_fields=[
+                "state",
+                "raised_at",
+                "noticed_at",
+                "detail",
+                "resolved_at",
+                "resolved_by",
+                "resolution_note",
+            ]
+        )
+        notifications_queue(flags=[existing], at=at)
+        raised.append(existing)
+    return raised
 
 
 def _live_counts(agreements: list[Agreement], window: MonthWindow, at: datetime) -> dict:
@@ -201,7 +292,7 @@ def _judge(
     for (_start, _end, name), members in groups.items():
         agreements = [agreement for agreement, _ in members]
         counts = count(agreements, members[0][1], at)
-        committed = _committed(agreements, name)
+        committed = _committed(agreements, name, at)
         for agreement, window in members:
             if counted is not None:
                 counted(agreement, window, counts[agreement.id])
@@ -212,7 +303,7 @@ def _judge(
                 continue
             if flag is not None:
                 flags.append(flag)
-    return flags_insert(flags=flags, at=at)
+    return _raise_again(flags, at=at)
 
 
 def _month_flag(kind: str, agreement: Agreement, window: MonthWindow, **fields) -> Flag:
@@ -249,7 +340,7 @@ def quota_at_risk(*, at: datetime) -> list[Flag]:
         )
 
     pairs = _windows(at=at, closed=False, kind=Flag.Kind.QUOTA_AT_RISK)
-    pairs = _behind_tally(pairs)
+    pairs = _behind_tally(pairs, at)
     flags = _judge(pairs=pairs, at=at, build=build, counted=_tally_record(at))
     return flags
 
@@ -260,7 +351,7 @@ def _floor(agreement: Agreement, window: MonthWindow, committed: int) -> float:
     return expected_to_date(committed, window) * (100 - tolerance) / 100
 
 
-def _behind_tally(pairs: list) -> list:
+def _behind_tally(pairs: list, at: datetime) -> list:
     """The pairs whose last count no longer proves them on pace: only those are counted."""
     open_pairs = [(a, w) for a, w in pairs if not w.closed and w.elapsed >= 1]
     if not open_pairs:
@@ -276,7 +367,7 @@ def _behind_tally(pairs: list) -> list:
         by_month[window.name].append(agreement)
     committed = {}
     for name, agreements in by_month.items():
-        for agreement_id, quota in _committed(agreements, name).items():
+        for agreement_id, quota in _committed(agreements, name, at).items():
             committed[(agreement_id, name)] = quota
     keep = []
     for agreement, window in open_pairs:
@@ -330,7 +421,7 @@ def quality_shortfall(*, at: datetime) -> list[Flag]:
 
     def build(agreement, window, counts, committed):
         accepted, rejected = counts["accepted"], counts["rejected"]
-        bar = agreement.min_acceptance_percent
+        bar = _terms(at).of(agreement, window.year, window.month)["min_acceptance_percent"]
         if not acceptance_below_bar(accepted=accepted, rejected=rejected, min_percent=bar):
             return None
         detail = (

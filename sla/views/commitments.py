@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import may_log_commitment
 from calendars.engine import WorkCalendar
 from calendars.months import business_days_elapsed, business_days_in_month, month_of
+from core.errors import RuleRefused
 from leads.models import Lead
 from sla.agreements import MAX_QUOTA, commitment_log
 from sla.compliance import MonthWindow, expected_to_date, marketing_figures, month_window, percent
@@ -259,7 +260,7 @@ def _month_row(agreement, calendar, logged, year_month, now, current, failed) ->
     y, m = year_month
     window = month_window(calendar, y, m, now)
     label = window.name
-    figures = marketing_figures(agreement=agreement, window=window)
+    figures = marketing_figures(agreement=agreement, window=window, at=now)
     row = {
         "month": label,
         "commitment": logged.get(label),
@@ -321,5 +322,9 @@ def commitment_save(request, pk: int, month: str):
         failed = {"key": (agreement.pk, month), "values": values, "errors": errors}
         cards = _cards(request.user, timezone.now(), failed=failed)
         return render(request, "sla/commitment_list.html", {"cards": cards}, status=400)
+    except RuleRefused as refused:  # a closed month's commitment is final
+        messages.error(request, refused.message.split(": ", 1)[-1])
+        cards = _cards(request.user, timezone.now())
+        return render(request, "sla/commitment_list.html", {"cards": cards}, status=409)
     messages.success(request, f"Commitment for {month} logged for {agreement.name}.")
     return redirect("commitment-list")

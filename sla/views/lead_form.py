@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from accounts.access import may_import
+from core.errors import RuleRefused
 from core.htmx import login_required_htmx
 from leads.csvfile import MAX_INT, attributes_json
 from leads.selectors import leads_visible_to
@@ -121,6 +122,10 @@ def _deliver(form: LeadForm, user, now: datetime):
     except ValidationError as exc:
         for name, texts in exc.message_dict.items():
             form.add_error(name if name in form.fields else None, " ".join(texts))
+        return None, False
+    except RuleRefused as refused:  # received in a closed month
+        field = "received_at" if "received_at" in form.fields else None
+        form.add_error(field, refused.message.split(": ", 1)[-1])
         return None, False
     if not created and not leads_visible_to(user).filter(pk=lead.pk).exists():
         form.add_error("external_id", "This external_id belongs to another team's lead.")

@@ -59,7 +59,11 @@ def test_creating_an_agreement_answers_its_terms_and_first_version(admin, world)
     # No tiers and the model's callback limits, unless the body gives them.
     defaults = {"tiers": [], "max_callback_business_days": 10, "max_callbacks": 3}
     assert created["sales"] == {**body(world)["sales"], **defaults}
-    assert created["marketing"] == body(world)["marketing"]
+    assert created["marketing"] == {
+        **body(world)["marketing"],
+        "close_grace_business_days": 3,
+        "duplicate_window_days": 30,
+    }
     assert created["version"] == 1
     assert created["versions"] == [{"version": 1, "created_at": iso(NOW), "created_by": "ada"}]
     stored = Agreement.objects.get(pk=created["id"])

@@ -22,6 +22,7 @@ from accounts.models import Role
 from calendars.engine import business_minutes_between
 from core.timeparse import month_text
 from leads.models import Lead
+from sla.books import month_period
 from sla.clocks import clock_stop
 from sla.compliance import (
     compliance_for,
@@ -189,6 +190,7 @@ def from_scratch(agreement, month: str, at: datetime, minutes: list | None = Non
         "agreement": agreement.id,
         "timezone": zone,
         "as_of": at,
+        "period": month_period(agreement, year, number, at),
         "marketing": marketing_block(
             agreement=agreement,
             window=window,
@@ -288,6 +290,7 @@ def test_each_month_of_the_trend_equals_compliance_for_that_month(world):
         single = compliance_for(agreement=world, month=entry["month"], at=AS_OF)
         assert entry == {
             "month": single["month"],
+            "period": single["period"],
             "marketing": single["marketing"],
             "sales": single["sales"],
         }
@@ -316,7 +319,7 @@ def test_several_agreements_trend_each_as_alone_and_together_from_scratch(both):
         assert entry["agreements"] == [
             {
                 "agreement": a.id,
-                **{k: alone[a.id][index][k] for k in ("marketing", "sales")},
+                **{k: alone[a.id][index][k] for k in ("period", "marketing", "sales")},
             }
             for a in both
         ]
@@ -373,8 +376,13 @@ def test_the_trend_together_costs_the_same_queries_for_one_agreement_or_two(both
 @pytest.mark.postgres
 def test_postgresql_reads_a_month_in_one_statement(world):
     with CaptureQueriesContext(connection) as queries:
-        compliance_for(agreement=world, month="2026-11", at=AS_OF)
+        compliance_for(agreement=world, month="2026-12", at=AS_OF)
     assert len(queries) == 1
+    # A closed month also reads the terms in effect when it closed: the agreement's
+    # versions and its reopenings, one query each.
+    with CaptureQueriesContext(connection) as closed:
+        compliance_for(agreement=world, month="2026-11", at=AS_OF)
+    assert len(closed) == 3
 
 
 @pytest.mark.postgres
