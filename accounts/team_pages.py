@@ -128,9 +128,11 @@ def team_list(request):
     if not may_manage_teams(request.user):
         raise PermissionDenied
     now = timezone.now()
+    # By id: the visibility filter joins the members (a manager's own teams), and counting
+    # over that same join would count only the manager.
+    visible = teams_visible_to(request.user).values("pk")
     teams = (
-        teams_visible_to(request.user)
-        .filter(kind=Team.Kind.SALES)
+        Team.objects.filter(pk__in=visible, kind=Team.Kind.SALES)
         .annotate(
             people=Count("members", distinct=True),
             away=Count(

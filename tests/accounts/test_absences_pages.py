@@ -60,6 +60,24 @@ def test_the_team_list_shows_a_managers_sales_teams_only(client, world):
     assert "Inside Sales" in html and "Enterprise" not in html
 
 
+def test_the_team_list_counts_every_member_and_who_is_away_for_a_manager(client, world):
+    # The manager sees their team through their own membership: the counts are still the
+    # whole team's (sam, sofia and morgan), with sam away.
+    absence_create(
+        user=world.users["sam"],
+        starts_at=utc(2026, 12, 4, 12, 0),
+        ends_at=utc(2026, 12, 9, 12, 0),
+        reason="Holiday",
+        by=world.morgan,
+        at=utc(2026, 12, 4, 11, 0),
+    )
+    client.force_login(world.morgan)
+    with time_machine.travel(utc(2026, 12, 5, 12, 0), tick=False):
+        response = client.get(reverse("team-list"))
+    row = [t for t in response.context["teams"] if t.name == "Inside Sales"][0]
+    assert (row.people, row.away) == (3, 1)
+
+
 def test_recording_an_absence_from_the_page_reads_the_calendars_wall_clock(client, world):
     team = world.a.sales_team
     team.calendar = world.calendar  # New York
