@@ -17,22 +17,7 @@ from rest_framework.permissions import IsAuthenticated
 from accounts.absences import absence_create, absence_delete, absences_visible_to
 from accounts.access import has_role
 from accounts.models import Absence, Role, Team, User
-from core.timeparse import parse_instant
-
-
-class _InstantField(forms.Field):
-    def clean(self, value):
-        value = super().clean(value)
-        if value in (None, ""):
-            return None
-        try:
-            return parse_instant(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-
-
-class _InstantFilter(django_filters.Filter):
-    field_class = _InstantField
+from core.filters import InstantFilter
 
 
 class _SwitchField(forms.Field):
@@ -57,7 +42,7 @@ class AbsenceFilter(django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         queryset=Team.objects.all(), field_name="user__teams", help_text="A team id."
     )
-    at = _InstantFilter(
+    at = InstantFilter(
         field_name="starts_at",  # its type, for the schema
         method="filter_at",
         help_text="Only absences covering this ISO-8601 instant.",

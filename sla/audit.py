@@ -76,6 +76,18 @@ def _names(ids) -> dict[int, str]:
     return dict(User.objects.filter(pk__in=ids).values_list("id", "username")) if ids else {}
 
 
+def _window(rows, when: str, who: str, *, before, since, who_id):
+    """The rows of a source in the page's window: before the cursor, since the period's
+    start, by the person asked for (each filter only when given)."""
+    if before is not None:
+        rows = rows.filter(**{f"{when}__lt": before})
+    if since is not None:
+        rows = rows.filter(**{f"{when}__gte": since})
+    if who_id is not None:
+        rows = rows.filter(**{who: who_id})
+    return rows
+
+
 # --- sources kept by django-simple-history ---------------------------------------------------
 
 
@@ -91,12 +103,9 @@ class HistorySource:
 def _history_entries(source: HistorySource, *, before, since, who_id, limit) -> list[Entry]:
     history = source.model.history
     rows = history.all()
-    if before is not None:
-        rows = rows.filter(history_date__lt=before)
-    if since is not None:
-        rows = rows.filter(history_date__gte=since)
-    if who_id is not None:
-        rows = rows.filter(history_user_id=who_id)
+    rows = _window(
+        rows, "history_date", "history_user_id", before=before, since=since, who_id=who_id
+    )
     # Saves that changed no field worth reading are passed over: read three times the page
     # in the one query so that a page still fills.
     page = list(
@@ -231,12 +240,7 @@ def _members_of(rows, source: HistorySource) -> dict[int, set[str]] | None:
 
 def _version_entries(model, kind, *, before, since, who_id, limit) -> list[Entry]:
     rows = model.objects.all()
-    if before is not None:
-        rows = rows.filter(created_at__lt=before)
-    if since is not None:
-        rows = rows.filter(created_at__gte=since)
-    if who_id is not None:
-        rows = rows.filter(created_by_id=who_id)
+    rows = _window(rows, "created_at", "created_by_id", before=before, since=since, who_id=who_id)
     page = list(rows.select_related("created_by").order_by("-created_at", "-id")[:limit])
     if not page:
         return []
@@ -287,12 +291,7 @@ def _terms_of(row) -> dict:
 
 def _owner_entries(*, before, since, who_id, limit) -> list[Entry]:
     rows = OwnerChange.objects.all()
-    if before is not None:
-        rows = rows.filter(at__lt=before)
-    if since is not None:
-        rows = rows.filter(at__gte=since)
-    if who_id is not None:
-        rows = rows.filter(by_id=who_id)
+    rows = _window(rows, "at", "by_id", before=before, since=since, who_id=who_id)
     page = list(rows.order_by("-at", "-id")[:limit])
     names = _names(i for row in page for i in (row.by_id, row.from_owner_id, row.to_owner_id))
     return [
@@ -314,12 +313,7 @@ def _owner_entries(*, before, since, who_id, limit) -> list[Entry]:
 
 def _flag_entries(*, before, since, who_id, limit) -> list[Entry]:
     rows = Flag.objects.filter(resolved_at__isnull=False, resolved_by__isnull=False)
-    if before is not None:
-        rows = rows.filter(resolved_at__lt=before)
-    if since is not None:
-        rows = rows.filter(resolved_at__gte=since)
-    if who_id is not None:
-        rows = rows.filter(resolved_by_id=who_id)
+    rows = _window(rows, "resolved_at", "resolved_by_id", before=before, since=since, who_id=who_id)
     page = list(rows.order_by("-resolved_at", "-id")[:limit])
     names = _names(row.resolved_by_id for row in page)
     return [

@@ -5,14 +5,13 @@ everywhere (and is described in the OpenAPI schema)."""
 import copy
 
 import django_filters
-from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import Exists, OuterRef, Q
 from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import Team
-from core.timeparse import parse_instant
+from core.filters import InstantFilter
 from funnel.models import Stage
 from leads.models import Lead, Touch
 from leads.selectors import search_q
@@ -20,21 +19,6 @@ from sla.clocks import SlaStatus, with_sla_status
 from sla.models import Agreement, Clock, Flag
 
 MONTH = RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", "Enter a month as YYYY-MM.")
-
-
-class InstantFormField(forms.Field):
-    def clean(self, value):
-        value = super().clean(value)
-        if value in (None, ""):
-            return None
-        try:
-            return parse_instant(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-
-
-class InstantFilter(django_filters.Filter):
-    field_class = InstantFormField
 
 
 class QuickFilterSet(django_filters.FilterSet):

@@ -142,3 +142,20 @@ def test_only_admins_and_executives_read_it(client, role, status):
     if status == 200:
         assert "<form" in response.content.decode()
         assert 'method="post"' not in response.content.decode().split("<main")[-1]
+
+
+def test_the_who_and_period_filters_keep_only_what_they_name():
+    agreement = AgreementFactory()
+    maria = UserFactory(username="maria", role=Role.MARKETING)
+    priya = UserFactory(username="priya", role=Role.MARKETING)
+    old = datetime(2026, 9, 1, 15, 0, tzinfo=UTC)
+    now = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    lead = LeadFactory(agreement=agreement)
+    OwnerChange.objects.create(lead=lead, at=old, by=maria)
+    OwnerChange.objects.create(lead=lead, at=now, by=priya)
+    by_priya = entries(kind="assignments", who=priya)
+    assert [e.who for e in by_priya] == ["priya"]
+    recent = entries(kind="assignments", since=datetime(2026, 11, 1, tzinfo=UTC))
+    assert [e.at for e in recent] == [now]
+    older = entries(kind="assignments", before=now)
+    assert [e.at for e in older] == [old]
