@@ -6,6 +6,7 @@ midnight of Tue 1 Dec (05:00 UTC); its grace counts Tue 1, Wed 2 and Thu 3 Dec, 
 books close at midnight of Fri 4 Dec (05:00 UTC).
 """
 
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -204,3 +205,52 @@ def test_roles_other_than_admin_may_not_reopen(api_client, world):
             assert response.status_code in (403, 404)
     assert not MonthReopening.objects.exists()
     assert world.users["ada"].role == Role.ADMIN
+
+
+def test_the_lead_form_names_a_closed_month_beside_the_received_box(client, world):
+    client.force_login(world.users["maria"])
+    with time_machine.travel(AFTER, tick=False):
+        response = client.post(
+            "/leads/new/",
+            {
+                "email": "form@example.com",
+                "company_size": "120",
+                "agreement": world.a.pk,
+                "received_at": "2026-11-20T10:00",
+            },
+        )
+    assert response.status_code in (200, 400)
+    assert "its figures are final" in response.content.decode()
+    assert not Lead.objects.filter(email="form@example.com").exists()
+
+
+def test_a_csv_row_received_in_a_closed_month_is_refused_on_its_row(api_client, world):
+    body = (
+        "email,company_size,received_at\n"
+        "dec@example.com,120,2026-12-03T15:00:00Z\n"
+        f"nov@example.com,120,{NOVEMBER_LEAD}\n"
+    ).encode()
+    upload = io.BytesIO(body)
+    upload.name = "leads.csv"
+    with time_machine.travel(AFTER, tick=False):
+        response = as_(api_client, world, "maria").post(
+            f"/api/leads/import/?agreement={world.a.pk}&partial=1",
+            {"file": upload},
+            format="multipart",
+        )
+    assert response.status_code == 200, response.content[:300]
+    [error] = response.json()["errors"]
+    assert (error["row"], error["field"]) == (3, "received_at")
+    assert "month_closed" in error["message"]
+    assert list(Lead.objects.values_list("email", flat=True)) == ["dec@example.com"]
+
+
+def test_the_commitments_page_refuses_a_closed_month_in_words(client, world):
+    client.force_login(world.users["maria"])
+    with time_machine.travel(AFTER, tick=False):
+        response = client.post(
+            f"/commitments/{world.a.pk}/2026-11/", {"quota": "0", "note": ""}, follow=True
+        )
+    assert response.status_code == 409
+    assert "its commitment is final" in response.content.decode()
+    assert not world.a.commitments.filter(month="2026-11").exists()
