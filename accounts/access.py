@@ -273,6 +273,7 @@ PAGES = {
     "team-list": may_manage_teams,
     "admin:index": may_open_admin,
     "audit-log": may_read_audit,
+    "integrations": is_admin,
 }
 
 

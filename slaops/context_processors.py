@@ -26,6 +26,7 @@ NAVIGATION = [
     ("Funnel", "stage-list", REFERENCE),
     ("Calendars", "calendar-list", REFERENCE),
     ("Audit", "audit-log", TOOLS),
+    ("Integrations", "integrations", TOOLS),
     ("API", "api-docs", TOOLS),
     ("Admin", "admin:index", TOOLS),
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ORDER = ["core", "calendars", "accounts", "funnel", "leads", "sla"]
+ORDER = ["core", "calendars", "accounts", "funnel", "leads", "sla", "integrations"]
 TOP = {"health": {"core"}, "demo": set(ORDER), "slaops": set(ORDER) | {"health", "demo"}}
 APPS = [*ORDER, *TOP]
 
