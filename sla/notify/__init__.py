@@ -1,5 +1,7 @@
 """Notifications: `recipients` (who hears of a flag, queued with it), `outbox` (the
-sender), `digest` (the daily summary). The outbox table is sla.models.Notification."""
+sender, exactly once per message but the one in flight at a crash), `render` (HTML
+e-mail, Slack blocks and Teams cards, built at send time), `digest` (the daily summary
+and its one-click unsubscribe). The outbox table is sla.models.Notification."""
 
 from sla.notify.digest import DIGEST_MAX_LINES, digest_queue
 from sla.notify.outbox import MAX_ATTEMPTS, backoff, notifications_reclaim, notifications_send

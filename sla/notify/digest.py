@@ -1,4 +1,5 @@
-"""The daily digest: once a working day, what needs each person's action."""
+"""The daily digest: once a working day, what needs each person's action; and its
+one-click unsubscribe (a signed link in every digest)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from collections import defaultdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.db.models import BooleanField, ExpressionWrapper
+from django.core import signing
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef
 
-from accounts.models import Role, Team, User
+from accounts.models import NotificationPreference, Role, Team, User
 from calendars.engine import is_working
 from core.timeparse import local_text
 from sla.models import Clock, Flag, Notification, at_risk_q, overdue_q
@@ -16,6 +18,11 @@ from sla.notify.recipients import DEFAULT_PREFERENCE, Calendars, preferences_for
 
 DIGEST_ROLES = (Role.SALES, Role.SALES_MANAGER, Role.MARKETING)
 DIGEST_MAX_LINES = 50
+# A person's "no daily digest" is a NotificationPreference row of this kind with e-mail
+# off: the per-kind rows already hold each person's e-mail choices, and no row keeps
+# meaning "the default" (the digest on). The settings form leaves the row alone.
+DIGEST_KIND = "daily_digest"
+UNSUBSCRIBE_SALT = "slaops.digest.unsubscribe"
 
 
 def _people_mornings(at: datetime, calendars: Calendars, teams_of: dict) -> dict[int, tuple]:
@@ -95,6 +102,7 @@ def digest_queue(*, at: datetime) -> int:
         row["id"]: row
         for row in User.objects.filter(is_active=True, role__in=DIGEST_ROLES)
         .exclude(email="")
+        .exclude(Exists(_digest_off().filter(user=OuterRef("pk"))))
         .values("id", "username", "role", "email")
     }
     teams_of = defaultdict(list)
@@ -137,3 +145,47 @@ def digest_queue(*, at: datetime) -> int:
         )
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _digest_off():
+    return NotificationPreference.objects.filter(
+        kind=DIGEST_KIND, email=NotificationPreference.Email.OFF
+    )
+
+
+def unsubscribe_token(user_id: int) -> str:
+    """The signed token of a person's unsubscribe link; it never expires (an old digest's
+    link still works) and names nobody else."""
+    return signing.dumps({"user": user_id}, salt=UNSUBSCRIBE_SALT, compress=False)
+
+
+def digest_token_user(token: str) -> User | None:
+    """The active person a token was signed for; None when it is forged or tampered."""
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    user_id = data.get("user") if isinstance(data, dict) else None
+    if not isinstance(user_id, int):
+        return None
+    return User.objects.filter(id=user_id, is_active=True).first()
+
+
+def digest_is_off(*, user_id: int) -> bool:
+    return _digest_off().filter(user_id=user_id).exists()
+
+
+def digest_unsubscribe(*, user_id: int) -> bool:
+    """Turn the person's daily digest off; False when it already was. A digest queued
+    for them and not yet sent is skipped."""
+    if digest_is_off(user_id=user_id):
+        return False
+    NotificationPreference.objects.update_or_create(
+        user_id=user_id,
+        kind=DIGEST_KIND,
+        defaults={"email": NotificationPreference.Email.OFF, "chat": False},
+    )
+    Notification.objects.filter(
+        recipient_id=user_id, key__startswith="digest:", state=Notification.State.PENDING
+    ).update(state=Notification.State.SKIPPED)
+    return True
