@@ -4,7 +4,9 @@ import io
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import bad_request as page_bad_request
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -79,3 +81,19 @@ def exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception):
+    """Django's 404 handler: under /api/ the contract's JSON error (a path no route
+    matches, such as an id that is not a number), elsewhere the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def bad_request(request, exception):
+    """Django's 400 handler (a request it refuses before any view: too many form fields,
+    a malformed multipart body): under /api/ the contract's JSON error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "The request is malformed or too large."}, status=400)
+    return page_bad_request(request, exception)

@@ -67,7 +67,9 @@ class DefinitionInput(serializers.Serializer):
 
 
 class VersionSummary(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = LeadDefinitionVersion
@@ -104,7 +106,9 @@ class VersionOutput(serializers.ModelSerializer):
     definition = serializers.PrimaryKeyRelatedField(read_only=True)
     criteria = CriteriaField()
     disqualifiers = DisqualifiersField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = LeadDefinitionVersion

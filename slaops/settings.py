@@ -43,17 +43,20 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "axes",
+    "csp",
     "calendars",
     "accounts",
     "funnel",
     "leads",
     "sla",
+    "integrations",
     "health",
     "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,6 +183,22 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if not SECURE_HSTS_PRELOAD:
     # Preloading is a commitment the owner of the domain makes, not a default.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Content-Security-Policy (django-csp): every script and style comes from our own static
+# files, none inline and nothing evaluated (htmx runs with allowEval off, base.html), so an
+# injected <script> or on* attribute never runs. Pages may not be framed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", SECURE_SSL_REDIRECT)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # A cache every web worker shares (the API's login throttle counts there): Redis when
@@ -202,6 +221,12 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "slaops <slaops@localhost>")
+# The address people reach slaops at: e-mails and chat messages link to its pages.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, not {SITE_URL!r}")
+# A notification claimed for sending is the sender's this long; then another may take it.
+NOTIFICATION_LEASE_SECONDS = env_int("NOTIFICATION_LEASE_SECONDS", 120, minimum=30)
 
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -235,6 +260,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation's error answers (400/401/403/404/409/413/429), from what its view is.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.add_error_responses",
+    ],
     # Several models have a `kind`: name each choice set after its model.
     "ENUM_NAME_OVERRIDES": {
         "TouchKindEnum": "leads.models.Touch.Kind",
@@ -242,6 +272,8 @@ SPECTACULAR_SETTINGS = {
         "TeamKindEnum": "accounts.models.Team.Kind",
         "FlagKindEnum": "sla.models.Flag.Kind",
         "ClockKindEnum": "sla.models.Clock.Kind",
+        "TouchOutcomeEnum": "leads.models.Touch.Outcome",
+        "DisputeOutcomeEnum": "sla.disputes.RulingOutcome",
     },
 }
 
@@ -308,6 +340,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900,
         "options": {"expires": 840},
     },
+    # The change feed of outbound webhooks, and their sender (its own task and budget).
+    "collect-webhook-events": {
+        "task": "integrations.tasks.collect_events",
+        "schedule": 60,
+        "options": {"expires": 55},
+    },
+    "send-webhooks": {
+        "task": "integrations.tasks.send_webhooks",
+        "schedule": 15,
+        "options": {"expires": 14},
+    },
+    "prune-integrations": {
+        "task": "integrations.tasks.prune",
+        "schedule": 86400,
+        "options": {"expires": 3600},
+    },
     # A CSV import whose message was lost, or whose worker died, is sent again.
     "resume-imports": {
         "task": "sla.tasks.resume_imports",
@@ -315,6 +363,14 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55},
     },
 }
+
+# Integrations (integrations/): outbound webhooks and inbound events. Private, loopback and
+# reserved addresses (and plain http) are refused as webhook URLs unless this is on.
+WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("WEBHOOKS_ALLOW_PRIVATE_URLS", False)
+# Seconds before retry 1, 2, ... (full jitter below each step): 8 attempts over about a day.
+WEBHOOK_RETRY_SCHEDULE = [30, 120, 600, 1800, 3600, 4 * 3600, 16 * 3600]
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 5, minimum=1)
+INBOUND_EVENTS_MAX_BYTES = env_int("INBOUND_EVENTS_MAX_KB", 1024, minimum=1) * 1024
 
 LOGGING = {
     "version": 1,

@@ -62,12 +62,42 @@
     });
   }
 
-  // The inbox refreshes itself only while its tab is visible and no row's form is open
-  // (a filter of its hx-trigger: htmx's trigger syntax cannot hold a selector itself).
-  window.slaopsInboxIdle = function () {
-    return document.visibilityState === "visible" &&
-      !document.querySelector("#inbox-table details[open]");
-  };
+  // Polling without eval (the Content-Security-Policy forbids it, so htmx's trigger filters
+  // cannot run): an element with hx-trigger="slaops:poll" and data-poll="N" is sent the
+  // event every N seconds while the tab is visible, and, with data-poll-while="idle", only
+  // while none of its <details> (a row's form) is open. data-poll-on-return also sends it
+  // at once when the tab comes back. A skipped turn waits for the next, as `every Ns [..]`.
+  const POLL = "slaops:poll";
+  const lastPoll = new WeakMap();
+  function pollWanted(el) {
+    if (document.visibilityState !== "visible") { return false; }
+    return el.dataset.pollWhile !== "idle" || !el.querySelector("details[open]");
+  }
+  function poll() {
+    const now = Date.now();
+    document.querySelectorAll("[data-poll]").forEach(function (el) {
+      const every = parseFloat(el.dataset.poll) * 1000;
+      if (!(every > 0)) { return; }
+      if (!lastPoll.has(el)) { lastPoll.set(el, now); return; }
+      if (now - lastPoll.get(el) < every) { return; }
+      lastPoll.set(el, now);
+      if (pollWanted(el)) { htmx.trigger(el, POLL); }
+    });
+  }
+  document.addEventListener("visibilitychange", function () {
+    document.querySelectorAll("[data-poll][data-poll-on-return]").forEach(function (el) {
+      if (pollWanted(el)) { htmx.trigger(el, POLL); }
+    });
+  });
+
+  // Widths the server computes (a progress bar), set through the CSSOM: the policy
+  // refuses style attributes in the markup.
+  function widths() {
+    document.querySelectorAll("[data-width-percent]").forEach(function (el) {
+      const pct = parseFloat(el.dataset.widthPercent);
+      if (!isNaN(pct)) { el.style.width = Math.max(0, Math.min(100, pct)) + "%"; }
+    });
+  }
   function tick() {
     const now = Date.now();
     document.querySelectorAll("[data-due]").forEach(function (el) {
@@ -89,8 +119,14 @@
       bump(after, +1);
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 1000); });
-  document.addEventListener("htmx:load", tick);
+  document.addEventListener("DOMContentLoaded", function () {
+    tick();
+    widths();
+    poll();
+    setInterval(tick, 1000);
+    setInterval(poll, 1000);
+  });
+  document.addEventListener("htmx:load", function () { tick(); widths(); });
   document.addEventListener("htmx:oobAfterSwap", tick);
 
   // An action htmx could not complete (403, 404, 500...) still says so.

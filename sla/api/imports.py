@@ -14,7 +14,9 @@ from sla.models import ImportJob
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     errors = serializers.ListField(child=serializers.DictField(), read_only=True)
 
     class Meta:

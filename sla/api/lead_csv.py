@@ -119,11 +119,19 @@ class LeadExportView(generics.GenericAPIView):
             return Lead.objects.none()
         return lead_list(self.request.user, now=timezone.now())
 
+    def handle_exception(self, exc):
+        # An error is JSON, as documented, even when the export was asked for as CSV.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = renderers.JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return response
+
     @extend_schema(
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV with BOM."),
             400: OpenApiResponse(description="A filter is invalid: `{field: [messages]}`."),
             401: OpenApiResponse(description="No credentials."),
+            404: OpenApiResponse(description="An unknown `format`."),
         }
     )
     def get(self, request):
@@ -154,10 +162,12 @@ class LeadImportView(APIView):
         ],
         responses={
             200: LeadImportResultSerializer,
+            # Either shape: LeadImportResult, or the field errors of a refused form.
             400: OpenApiResponse(
-                LeadImportResultSerializer,
-                description="Nothing imported: `errors` lists every row at fault; or "
-                "`{field: [messages]}` when the file or the agreement is refused.",
+                OpenApiTypes.OBJECT,
+                description="Nothing imported: `errors` lists every row at fault (the "
+                "LeadImportResult shape); or `{field: [messages]}` when the file or the "
+                "agreement is refused.",
             ),
             401: OpenApiResponse(description="No credentials."),
             403: OpenApiResponse(description="Only marketing and admins import leads."),

@@ -151,6 +151,9 @@
     document.querySelectorAll("[data-chart]").forEach(function (el) {
       const option = options[el.dataset.chart] && options[el.dataset.chart]();
       if (!option) { return; }
+      // Tooltips drawn inside the chart: the Content-Security-Policy refuses the style
+      // attributes of echarts' HTML tooltips.
+      if (option.tooltip) { option.tooltip.renderMode = "richText"; }
       const chart = echarts.init(el, null, { renderer: "svg" });
       chart.setOption(option);
       charts.push(chart);

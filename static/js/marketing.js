@@ -7,7 +7,8 @@
     return {
       aria: { enabled: true, label: { description: data.description } },
       animation: false,
-      tooltip: { trigger: "axis" },
+      // Drawn inside the chart: the policy refuses the style attributes of HTML tooltips.
+      tooltip: { trigger: "axis", renderMode: "richText" },
       legend: { bottom: 0 },
       // Room below the axis for the legend, which wraps onto two lines on a phone.
       grid: { left: 8, right: 16, top: 32, bottom: 64, containLabel: true },

@@ -247,9 +247,7 @@ def test_the_page_shows_both_months_the_charts_data_and_when_it_was_updated(erin
     html = response.content.decode()
     assert "2026-12" in html and "2026-11" in html
     assert 'id="dashboard-data"' in html and "echarts.min.js" in html and "js/dashboard.js" in html
-    assert 'hx-trigger="every 60s [document.visibilityState === &#x27;visible&#x27;]' in html or (
-        "every 60s [document.visibilityState === 'visible']" in html
-    )
+    assert 'hx-trigger="slaops:poll, dashboard:refresh" data-poll="60"' in html
     assert 'data-testid="last-updated"' in html and 'datetime="2026-12-08T20:00:00Z"' in html
     data = response.context["chart_data"]
     assert [p["agreement"] for p in data["pacing"]] == ["Inbound", "Partners"]

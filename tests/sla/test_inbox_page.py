@@ -288,7 +288,7 @@ def test_the_polled_fragment_is_the_table_and_the_counts(client, world):
     html = response.content.decode()
     assert html.lstrip().startswith("{#") is False and '<div id="inbox-table"' in html
     assert "<nav" not in html.split('<div id="inbox-table"')[0]  # not the whole page
-    assert 'id="inbox-counts"' in html and "slaopsInboxIdle()" in html
+    assert 'id="inbox-counts"' in html and 'data-poll-while="idle"' in html
 
 
 def queries(client, user, url) -> tuple[int, list[str]]:
