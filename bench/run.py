@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import data  # noqa: E402
 from bench.common import ERROR, FAIL, missing_row  # noqa: E402
-from bench.paths import api, checks, compliance, csv_import, lists  # noqa: E402
+from bench.paths import api, checks, compliance, csv_import, lists, whatif  # noqa: E402
 
-PATHS = [csv_import, api, lists, compliance, checks]
+PATHS = [csv_import, api, lists, compliance, checks, whatif]
 DEFAULT_JSON = Path(__file__).resolve().parent / "results.json"
 
 

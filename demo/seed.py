@@ -276,6 +276,8 @@ def demo_seed(*, now: datetime) -> list[DemoLogin]:
     if not Callback.objects.filter(lead__terms__agreement=agreements[0]).exists():
         _callback(agreements[0], now)
     _away(agreements[0], now)
+    _duplicate(agreements[0], now)
+    _negotiation(agreements[0], now)
     try:
         from sla.checks import run_all_checks
     except ImportError:  # the checks arrive with the scheduled-checks work
@@ -289,6 +291,37 @@ def demo_seed(*, now: datetime) -> list[DemoLogin]:
             state=Notification.State.SKIPPED, last_error="demo history: not sent"
         )
     return DEMO_LOGINS
+
+
+def _duplicate(agreement: Agreement, now: datetime) -> None:
+    """The same person delivered again while their first lead is open: recorded as its
+    duplicate (sla.duplicates), starting no clock; once."""
+    from sla.actions import lead_deliver
+
+    if Lead.objects.filter(terms__agreement=agreement, duplicate_of__isnull=False).exists():
+        return
+    first = (
+        Lead.objects.filter(
+            terms__agreement=agreement, qualifies=True, closed_at__isnull=True, owner__isnull=False
+        )
+        .order_by("-received_at")
+        .first()
+    )
+    if first is None:
+        return
+    marketer = agreement.marketing_team.members.order_by("username").first()
+    data = {
+        "email": first.email.upper(),
+        "first_name": first.first_name,
+        "last_name": first.last_name,
+        "company": first.company,
+        "title": first.title,
+        "company_size": first.company_size,
+        "source": "event",
+        "external_id": f"demo-{agreement.pk}-again",
+        "received_at": max(first.received_at, now - timedelta(hours=2)),
+    }
+    lead_deliver(by=marketer, data=data, agreement=agreement, now=now)
 
 
 def _commitments(agreement: Agreement, now: datetime) -> None:
@@ -370,6 +403,64 @@ def _away(agreement: Agreement, now: datetime) -> None:
     open_leads_move(team=team, member=raj, by=manager, at=now)
 
 
+def _negotiation(agreement: Agreement, now: datetime) -> None:
+    """The negotiated agreement: one change both sides accepted (in effect from next
+    month), one open proposal of sales with its what-if, and a disputed rejection."""
+    from core.timeparse import month_add
+    from sla.disputes import dispute_open, dispute_refusal
+    from sla.models import Dispute, Proposal
+    from sla.proposals import proposal_accept, proposal_create
+
+    marketer = agreement.marketing_team.members.filter(role=Role.MARKETING).first()
+    manager = agreement.sales_team.members.filter(role=Role.SALES_MANAGER).first()
+    if marketer is None or manager is None:
+        return
+    if not Proposal.objects.filter(agreement=agreement).exists():
+        year, month = month_of(agreement.calendar.as_work_calendar(), now)
+        following = date(*month_add(year, month, 1), 1)
+        accepted = proposal_create(
+            agreement=agreement,
+            by=marketer,
+            note="Quota up to 160 from next month: the new webinar series starts.",
+            effective_from=following,
+            changes={"monthly_quota": 160},
+            now=now - timedelta(days=2),
+        )
+        proposal_accept(proposal=accepted, by=manager, now=now - timedelta(days=1))
+        proposal_create(
+            agreement=agreement,
+            by=manager,
+            note="Five hours to the first touch: the team covers two time zones now.",
+            effective_from=following,
+            changes={"first_touch_minutes": 300},
+            now=now - timedelta(hours=3),
+        )
+    if Dispute.objects.filter(lead__terms__agreement=agreement).exists():
+        return
+    for lead in (
+        Lead.objects.filter(terms__agreement=agreement, verdict=Lead.Verdict.REJECTED)
+        .select_related("terms__agreement__calendar")
+        .order_by("-verdict_at")[:20]
+    ):
+        if dispute_refusal(lead=lead, agreement=agreement, now=now) is None:
+            dispute_open(
+                lead=lead,
+                by=marketer,
+                note="Demo: the company has 600 staff and asked for a demo.",
+                now=now,
+            )
+            return
+
+
+def books_closed(agreement: Agreement, received: datetime, at: datetime) -> bool:
+    """Whether the books of the month `received` falls in had closed by `at` (sla.books):
+    a verdict then is refused, as it would be for a user."""
+    from sla.books import CLOSED, month_period
+
+    year, month = month_of(agreement.calendar.as_work_calendar(), received)
+    return month_period(agreement, year, month, at) == CLOSED
+
+
 def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> None:
     """Deliver and work leads over the last 30 days, as if it had happened."""
     from sla.actions import (
@@ -430,6 +521,8 @@ def _month_of_leads(agreement: Agreement, now: datetime, rnd: random.Random) -> 
             )
         last = min(at, now)
         fate = rnd.random()
+        if books_closed(agreement, received, last):
+            fate = 1.0  # its month's books closed before the rep decided: no verdict
         if fate < 0.15:
             lead_reject(
                 lead=lead,

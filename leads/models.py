@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from leads.scoring import score as score_lead
@@ -129,7 +130,16 @@ class Lead(models.Model):
     country = models.CharField(max_length=100, blank=True)
     company_size = models.PositiveIntegerField(null=True, blank=True)
     source = models.CharField(max_length=100, blank=True)
+    # Unique per marketing team: another team's id is simply not a duplicate.
     external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 (unique when set)
+    marketing_team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The marketing team that delivered it (its agreement's).",
+    )
     idempotency_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     attributes = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField()
@@ -156,6 +166,11 @@ class Lead(models.Model):
         related_name="owned_leads",
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # The open lead of the same agreement with this e-mail, delivered within the
+    # agreement's duplicate window: this one starts no clock and counts as a duplicate.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
 
     # --- sales' verdict and the end of the lead's clocks ---
     verdict = models.CharField(max_length=10, choices=Verdict.choices, default=Verdict.PENDING)
@@ -204,9 +219,9 @@ class Lead(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"],
+                fields=["marketing_team", "external_id"],
                 condition=Q(external_id__isnull=False) & ~Q(external_id=""),
-                name="lead_external_id_once",
+                name="lead_external_id_once_per_team",
             ),
             models.UniqueConstraint(
                 fields=["idempotency_key"],
@@ -238,6 +253,13 @@ class Lead(models.Model):
                 name="lead_inbox_team",
             ),
             models.Index(fields=["received_at"]),
+            # Duplicates by e-mail: the open leads with an address, newest first.
+            models.Index(
+                Lower("email"),
+                F("received_at").desc(),
+                condition=Q(closed_at__isnull=True, duplicate_of__isnull=True),
+                name="lead_open_email",
+            ),
             # The premature-abandon check looks only at abandoned leads.
             models.Index(
                 fields=["abandoned_at"],

@@ -5,10 +5,18 @@ from rest_framework.routers import SimpleRouter
 
 from sla.api.agreements import AgreementViewSet  # noqa: E402
 from sla.api.compliance import ComplianceView  # noqa: E402
+from sla.api.disputes import LeadDisputeRulingView, LeadDisputeView
 from sla.api.flags import FlagViewSet  # noqa: E402
 from sla.api.imports import ImportJobViewSet
 from sla.api.lead_csv import LeadExportView, LeadImportView  # noqa: E402
 from sla.api.leads import LeadViewSet  # noqa: E402
+from sla.api.proposals import (
+    ProposalAcceptView,
+    ProposalDetailView,
+    ProposalListView,
+    ProposalRejectView,
+    ProposalWhatIfView,
+)
 from sla.api.team_moves import AssignQueueView, MoveOpenLeadsView
 
 router = SimpleRouter()
@@ -22,6 +30,33 @@ urlpatterns = [
     path("leads/import/", LeadImportView.as_view(), name="lead-import"),
     path("leads/export.csv", LeadExportView.as_view(), name="lead-export"),
     path("compliance/", ComplianceView.as_view(), name="compliance"),
+    path("leads/<int:pk>/dispute/", LeadDisputeView.as_view(), name="api-lead-dispute"),
+    path(
+        "leads/<int:pk>/dispute/ruling/",
+        LeadDisputeRulingView.as_view(),
+        name="api-lead-dispute-ruling",
+    ),
+    path("agreements/<int:pk>/proposals/", ProposalListView.as_view(), name="api-proposal-list"),
+    path(
+        "agreements/<int:pk>/proposals/<int:pid>/",
+        ProposalDetailView.as_view(),
+        name="api-proposal-detail",
+    ),
+    path(
+        "agreements/<int:pk>/proposals/<int:pid>/whatif/",
+        ProposalWhatIfView.as_view(),
+        name="api-proposal-whatif",
+    ),
+    path(
+        "agreements/<int:pk>/proposals/<int:pid>/accept/",
+        ProposalAcceptView.as_view(),
+        name="api-proposal-accept",
+    ),
+    path(
+        "agreements/<int:pk>/proposals/<int:pid>/reject/",
+        ProposalRejectView.as_view(),
+        name="api-proposal-reject",
+    ),
     path(
         "teams/<int:pk>/members/<str:username>/move-open-leads/",
         MoveOpenLeadsView.as_view(),

@@ -51,6 +51,7 @@ from sla.tallies import (  # noqa: F401
     _lead_counts,
     _percentile_nearest_rank,
     _summary,
+    dispute_cutoff,
     minutes_summaries,
     month_tallies,
     pairs_tallies,
@@ -84,17 +85,28 @@ def percent(part: int, whole: int) -> float | None:
 # --- marketing ------------------------------------------------------------------------
 
 
-def marketing_counts(*, agreement_ids, start: datetime, end: datetime) -> dict[int, dict]:
-    """Delivered, qualified, accepted and rejected leads per agreement, in one query."""
+def marketing_counts(
+    *, agreement_ids, start: datetime, end: datetime, cutoffs: dict | None = None
+) -> dict[int, dict]:
+    """Delivered, qualified, accepted and rejected leads per agreement, in one query
+    (`cutoffs`: each agreement's sla.tallies.dispute_cutoff; see `_lead_counts`)."""
     rows = (
         Lead.objects.filter(
             terms__agreement_id__in=list(agreement_ids), received_at__gte=start, received_at__lt=end
         )
         .values("terms__agreement_id")
-        .annotate(**_lead_counts())
+        .annotate(**_lead_counts(cutoffs))
         .order_by()
     )
-    empty = {"delivered": 0, "delivered_qualified": 0, "accepted": 0, "rejected": 0}
+    empty = {
+        "delivered": 0,
+        "delivered_qualified": 0,
+        "accepted": 0,
+        "rejected": 0,
+        "duplicates": 0,
+        "rejections_pending": 0,
+        "disputes_open": 0,
+    }
     counts = {agreement_id: dict(empty) for agreement_id in agreement_ids}
     for row in rows:
         counts[row.pop("terms__agreement_id")] = row
@@ -184,11 +196,15 @@ def marketing_block(
         "committed": committed,
         "delivered": counts["delivered"],
         "delivered_qualified": counts["delivered_qualified"],
+        "duplicates": counts.get("duplicates", 0),
         "attainment_percent": percent(counts["delivered_qualified"], committed),
         "expected_to_date": round(expected_to_date(committed, window), 1),
         "accepted": counts["accepted"],
         "rejected": counts["rejected"],
         "acceptance_percent": percent(counts["accepted"], counts["accepted"] + counts["rejected"]),
+        # Rejections inside their dispute window or under dispute: in neither count yet.
+        "rejections_pending": counts.get("rejections_pending", 0),
+        "disputes_open": counts.get("disputes_open", 0),
         "status": marketing_status(
             agreement=agreement, counts=counts, committed=committed, window=window, terms=terms
         ),
@@ -196,7 +212,12 @@ def marketing_block(
 
 
 def marketing_figures(*, agreement: Agreement, window: MonthWindow, at: datetime) -> dict:
-    counts = marketing_counts(agreement_ids=[agreement.id], start=window.start, end=window.end)
+    counts = marketing_counts(
+        agreement_ids=[agreement.id],
+        start=window.start,
+        end=window.end,
+        cutoffs={agreement.id: dispute_cutoff(agreement, at)},
+    )
     terms = MarketingTerms([agreement], at=at)
     committed = committed_quotas(agreements=[agreement], month=window.name, terms=terms)
     return marketing_block(
@@ -366,7 +387,8 @@ def compliance_trend_together(*, agreements, months: list[str], at: datetime) ->
         for a in agreements
     }
     pairs = [(a.id, window) for a in agreements for window in windows[a.id]]
-    tallies, together = pairs_tallies(pairs=pairs, at=at)
+    cutoffs = {a.id: dispute_cutoff(a, at) for a in agreements}
+    tallies, together = pairs_tallies(pairs=pairs, at=at, cutoffs=cutoffs)
     terms = MarketingTerms(agreements, at=at)
     found = dict(zip(pairs, tallies, strict=True))
     entries = []
@@ -405,10 +427,13 @@ def _together(sides: list[dict], covering: list[dict], minutes) -> dict:
             "committed": committed,
             "delivered": total("marketing", "delivered"),
             "delivered_qualified": qualified,
+            "duplicates": total("marketing", "duplicates"),
             "attainment_percent": percent(qualified, committed),
             "accepted": accepted,
             "rejected": rejected,
             "acceptance_percent": percent(accepted, accepted + rejected),
+            "rejections_pending": total("marketing", "rejections_pending"),
+            "disputes_open": total("marketing", "disputes_open"),
         },
         "sales": {
             "leads": total("sales", "leads"),

@@ -55,6 +55,8 @@ class Agreement(models.Model):
     # A month's books close this many business days after its end (late CRM syncs land
     # meanwhile); then its commitment, terms and counts are final.
     close_grace_business_days = models.PositiveSmallIntegerField(default=3)
+    # Marketing may dispute a sales rejection this many business days after its verdict.
+    dispute_window_business_days = models.PositiveSmallIntegerField(default=5)
     # A delivered lead whose e-mail matches an open lead of the agreement this recent is a
     # duplicate of it.
     duplicate_window_days = models.PositiveSmallIntegerField(default=30)
@@ -77,6 +79,7 @@ class Agreement(models.Model):
         "pacing_tolerance_percent",
         "close_grace_business_days",
         "duplicate_window_days",
+        "dispute_window_business_days",
     )
 
     class Meta:
@@ -315,6 +318,8 @@ STOPPED_LATE = Q(state="stopped", stopped_at__gt=F("due_at"))
 # Not yet claimed by the breach check / by the at-risk check.
 BREACH_UNCLAIMED = Q(breached_at__isnull=True)
 AT_RISK_UNCLAIMED = Q(at_risk_flagged_at__isnull=True, kind="first_touch")
+# Stopped once its at-risk time had passed (touched or closed after it).
+STOPPED_PAST_RISK = Q(state="stopped", stopped_at__gte=F("at_risk_at"))
 
 
 def overdue_q(at) -> Q:
@@ -413,6 +418,13 @@ class Clock(models.Model):
                 fields=["due_at"],
                 condition=BREACH_UNCLAIMED & STOPPED_LATE,
                 name="clock_late_stop_unflagged",
+            ),
+            # Likewise clocks stopped past their at-risk time unwarned: the warning is
+            # raised all the same, resolved already (clock_stop settles them; a backstop).
+            models.Index(
+                fields=["at_risk_at"],
+                condition=AT_RISK_UNCLAIMED & STOPPED_PAST_RISK,
+                name="clock_late_warning_unflagged",
             ),
             models.Index(fields=["lead", "kind"]),
             # The compliance figures look up each lead's first touch: everything they read
@@ -534,6 +546,10 @@ class Flag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolution_note = models.TextField(blank=True)
+    # An at-risk warning is resolved by the breach that followed it: that breach.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
 
     class Meta:
         ordering = ["-raised_at", "-id"]
@@ -621,3 +637,141 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.channel} to {self.address}: {self.subject}"
+
+
+# --- the negotiated agreement: proposals, their sign-off, disputed verdicts ---------------
+
+
+class Proposal(models.Model):
+    """A change to an agreement's terms, proposed by one side, that measures nothing until
+    a manager of each side has accepted it (sla/proposals.py); then, from `effective_from`,
+    it is the agreement's next version (`version_made`)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Superseded"
+
+    class Side(models.TextChoices):
+        MARKETING = "marketing", "Marketing"
+        SALES = "sales", "Sales"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="proposals")
+    side = models.CharField(max_length=10, choices=Side.choices, help_text="The proposer's.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    note = models.TextField()
+    effective_from = models.DateField(help_text="The 1st of a month, in the calendar's zone.")
+    # The agreement's flat fields this proposal changes ({"first_touch_minutes": 120, ...},
+    # `definition` as an id): applied through sla.agreements.agreement_update.
+    changes = models.JSONField(default=dict)
+    base_version = models.PositiveIntegerField(help_text="The agreement version it changes.")
+    counters = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="countered_by"
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+    marketing_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marketing_signed_at = models.DateTimeField(null=True, blank=True)
+    marketing_signed_as_admin = models.BooleanField(default=False)
+    sales_signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sales_signed_at = models.DateTimeField(null=True, blank=True)
+    sales_signed_as_admin = models.BooleanField(default=False)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.TextField(blank=True)
+    version_made = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The agreement version it became, once in effect."
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["agreement", "-proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "side"],
+                condition=Q(state="open"),
+                name="one_open_proposal_per_side",
+            )
+        ]
+        indexes = [
+            # The accepted proposals waiting for their first day (proposals_apply_due).
+            models.Index(
+                fields=["effective_from"],
+                condition=Q(state="accepted", version_made__isnull=True),
+                name="proposal_awaiting_effect",
+            )
+        ]
+
+    def __str__(self):
+        return f"proposal {self.pk} on {self.agreement_id} ({self.state})"
+
+
+class ProposalEvent(models.Model):
+    """One step of a proposal, in the agreement's history: proposed, accepted, rejected,
+    countered, superseded, in effect. `acting_for` names the side an admin acted for."""
+
+    class Kind(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        SUPERSEDED = "superseded", "Superseded by a counter"
+        IN_EFFECT = "in_effect", "In effect"
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    side = models.CharField(max_length=10, blank=True, help_text="The side that acted.")
+    acting_for = models.CharField(max_length=10, blank=True, help_text="An admin's side.")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["proposal", "at", "id"]
+
+    def __str__(self):
+        return f"{self.kind} of proposal {self.proposal_id}"
+
+
+class Dispute(models.Model):
+    """Marketing disputes a sales rejection; a sales manager (or an admin) rules on it.
+
+    One per lead. `overturned`: the lead counts as accepted (its verdict row is left as
+    sales gave it); `upheld`: the rejection is final (sla/disputes.py)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        UPHELD = "upheld", "Upheld"
+        OVERTURNED = "overturned", "Overturned"
+
+    lead = models.OneToOneField("leads.Lead", on_delete=models.CASCADE, related_name="dispute")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    note = models.TextField()
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opened_at = models.DateTimeField()
+    ruled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ruled_at = models.DateTimeField(null=True, blank=True)
+    ruling_note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [models.Index(fields=["state"], condition=Q(state="open"), name="dispute_open")]
+
+    def __str__(self):
+        return f"dispute of lead {self.lead_id} ({self.state})"

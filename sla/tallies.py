@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import (
@@ -33,20 +34,121 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 
-from calendars.months import MonthWindow
+from calendars.months import MonthWindow, after_business_days
 from core.aggregates import PercentileCont, PercentileDisc
 from leads.models import Lead
-from sla.models import Agreement, Clock, Flag, MonthlyCommitment, kept_q, late_q
+from sla.models import (
+    Agreement,
+    Clock,
+    Flag,
+    MonthEvaluation,
+    MonthlyCommitment,
+    kept_q,
+    late_q,
+)
 
 OPEN_BREACH_KINDS = (Flag.Kind.FIRST_TOUCH_BREACHED, Flag.Kind.NEXT_TOUCH_BREACHED)
 
 
-def _lead_counts() -> dict:
+# --- disputed rejections -------------------------------------------------------------------
+# A rejection counts against marketing's quality once final: undisputed past the agreement's
+# dispute window, or upheld; overturned it counts as accepted; inside its window or under
+# an open dispute it counts in neither (`rejections_pending`).
+
+
+def dispute_window_ends(agreement: Agreement, verdict_at: datetime) -> datetime:
+    """When a rejection given at `verdict_at` may no longer be disputed: local midnight after
+    the window's last business day (the verdict itself with a window of 0)."""
+    days = agreement.dispute_window_business_days
+    if not days:
+        return verdict_at
+    return after_business_days(agreement.calendar.as_work_calendar(), verdict_at, days)
+
+
+def dispute_cutoff(agreement: Agreement, at: datetime) -> datetime:
+    """Rejections given at or after this instant are still inside their dispute window as
+    of `at` (the window's end only grows with the verdict's local date, so one instant,
+    a local midnight, splits them); no query."""
+    if not agreement.dispute_window_business_days:
+        return at + timedelta(microseconds=1)
+    zone = ZoneInfo(agreement.calendar.timezone)
+
+    def midnight(ordinal: int) -> datetime:
+        return datetime.combine(date.fromordinal(ordinal), time(0), tzinfo=zone)
+
+    day = at.astimezone(zone).toordinal()
+    for _ in range(400):  # a window of business days spans a few weeks at most
+        if dispute_window_ends(agreement, midnight(day - 1)) <= at:
+            break
+        day -= 1
+    return midnight(day)
+
+
+def _in_window_q(cutoffs: dict | None, prefix: str = "") -> tuple[Q, Q]:
+    """(inside its window, past it) for undisputed rejections, by each agreement's cutoff
+    (an agreement without one: every rejection is past its window)."""
+    inside = Q(pk__in=[])
+    for agreement_id, cutoff in (cutoffs or {}).items():
+        inside |= Q(
+            **{f"{prefix}terms__agreement_id": agreement_id, f"{prefix}verdict_at__gte": cutoff}
+        )
+    return inside, ~inside
+
+
+def disputes_recount(months: list, *, at: datetime) -> None:
+    """Mark to be counted again the closed months whose last dispute window ended after
+    their counts were kept (their pending rejections are final now). `months`: (agreement,
+    YYYY-MM, when its books last closed). A closed month takes no verdict and no new
+    dispute, so its last window is the one of a verdict given as its books closed; no
+    lead is read."""
+    recount = Q(pk__in=[])
+    for agreement, month, closing in months:
+        horizon = dispute_window_ends(agreement, closing)
+        if horizon <= at:
+            recount |= Q(agreement_id=agreement.id, month=month, counted_at__lt=horizon)
+    MonthEvaluation.objects.filter(recount, stale=False).update(stale=True)
+
+
+def month_disputes_settled(agreement: Agreement, window: MonthWindow, at: datetime) -> bool:
+    """Whether the month's disputes have settled as of `at`: no dispute open and no
+    undisputed rejection still inside its window, or else its last window over (an open
+    dispute waits no longer). One query."""
+    rows = list(
+        Lead.objects.filter(
+            terms__agreement_id=agreement.id,
+            received_at__gte=window.start,
+            received_at__lt=window.end,
+            verdict=Lead.Verdict.REJECTED,
+            verdict_at__isnull=False,
+        ).values_list("verdict_at", "dispute__state")
+    )
+    ends = [dispute_window_ends(agreement, verdict_at) for verdict_at, _ in rows]
+    waiting = any(
+        state == "open" or (state is None and end > at)
+        for (_, state), end in zip(rows, ends, strict=True)
+    )
+    return not waiting or max(ends) <= at
+
+
+def _lead_counts(cutoffs: dict | None = None) -> dict:
+    rejected = Q(verdict=Lead.Verdict.REJECTED)
+    inside, past = _in_window_q(cutoffs)
+    undisputed = Q(dispute__isnull=True)
     return {
         "delivered": Count("id"),
         "delivered_qualified": Count("id", filter=Q(qualifies=True)),
-        "accepted": Count("id", filter=Q(verdict=Lead.Verdict.ACCEPTED)),
-        "rejected": Count("id", filter=Q(verdict=Lead.Verdict.REJECTED)),
+        "accepted": Count(
+            "id",
+            filter=Q(verdict=Lead.Verdict.ACCEPTED) | (rejected & Q(dispute__state="overturned")),
+        ),
+        "rejected": Count(
+            "id", filter=rejected & (Q(dispute__state="upheld") | (undisputed & past))
+        ),
+        "rejections_pending": Count(
+            "id", filter=rejected & (Q(dispute__state="open") | (undisputed & inside))
+        ),
+        "disputes_open": Count("id", filter=Q(dispute__state="open")),
+        "duplicates": Count("id", filter=Q(duplicate_of__isnull=False)),
     }
 
 
@@ -58,9 +160,12 @@ class Tally:
     delivered_qualified: int = 0
     accepted: int = 0
     rejected: int = 0
+    duplicates: int = 0  # duplicates by e-mail of an open lead (sla.duplicates)
     within: int = 0  # first-touch clocks kept, as of `at`
     breached: int = 0  # first-touch clocks late, as of `at`
     minutes: tuple = (None, None)  # (median, p90) whole business minutes to first touch
+    rejections_pending: int = 0  # rejected, inside the dispute window or under dispute
+    disputes_open: int = 0
 
     def counts(self) -> dict:
         return {
@@ -68,6 +173,9 @@ class Tally:
             "delivered_qualified": self.delivered_qualified,
             "accepted": self.accepted,
             "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "rejections_pending": self.rejections_pending,
+            "disputes_open": self.disputes_open,
         }
 
 
@@ -92,23 +200,31 @@ def month_tallies(
     number of queries. `by_owner=False` leaves `owners` and `tiers` empty (a trend needs
     totals)."""
     tallies, _ = pairs_tallies(
-        pairs=[(agreement.id, window) for window in windows], at=at, by_owner=by_owner
+        pairs=[(agreement.id, window) for window in windows],
+        at=at,
+        by_owner=by_owner,
+        cutoffs={agreement.id: dispute_cutoff(agreement, at)},
     )
     return tallies
 
 
 def pairs_tallies(
-    *, pairs: list[tuple[int, MonthWindow]], at: datetime, by_owner: bool = False
+    *,
+    pairs: list[tuple[int, MonthWindow]],
+    at: datetime,
+    by_owner: bool = False,
+    cutoffs: dict | None = None,
 ) -> tuple[list[MonthTally], dict[str, tuple]]:
     """The tallies of (agreement id, window) pairs, in order, and the (median, p90) of
-    all the pairs of each month name together; a constant number of queries."""
+    all the pairs of each month name together; a constant number of queries. `cutoffs`:
+    each agreement's `dispute_cutoff` (left out: every undisputed rejection is final)."""
     distinct = list(dict.fromkeys(pairs))  # a lead counts in one window: ask each once
     if not distinct:
         return [], {}
     if connection.vendor == "postgresql":
-        tallies, together = _tallies_in_sql(distinct, at, by_owner)
+        tallies, together = _tallies_in_sql(distinct, at, by_owner, cutoffs or {})
     else:
-        tallies, together = _tallies_in_orm(distinct, at, by_owner)
+        tallies, together = _tallies_in_orm(distinct, at, by_owner, cutoffs or {})
     found = dict(zip(distinct, tallies, strict=True))
     return [found[pair] for pair in pairs], together
 
@@ -134,15 +250,25 @@ _TALLY_SQL = """
 WITH windows (idx, agreement_id, name) AS (VALUES {windows}),
 month_leads AS MATERIALIZED (
     -- The windows as constants (not a join), so the planner knows how many leads match.
-    SELECT CASE {buckets} END AS idx, l.id, l.owner_id, t.tier, l.qualifies, l.verdict
+    SELECT CASE {buckets} END AS idx, l.id, l.owner_id, t.tier, l.qualifies, l.verdict,
+           l.duplicate_of_id IS NOT NULL AS duplicate, d.state AS dispute,
+           -- An undisputed rejection inside its dispute window (sla.tallies.dispute_cutoff).
+           COALESCE(CASE {cutoffs} END, false) AS in_window
     FROM leads_lead l JOIN sla_leadterms t ON t.lead_id = l.id
+    LEFT JOIN sla_dispute d ON d.lead_id = l.id
     WHERE {where}
 ), leads AS (
     SELECT idx, {owner}, {tier}, {total} AS total,
            count(*) AS delivered,
            count(*) FILTER (WHERE qualifies) AS delivered_qualified,
-           count(*) FILTER (WHERE verdict = '{accepted}') AS accepted,
-           count(*) FILTER (WHERE verdict = '{rejected}') AS rejected
+           count(*) FILTER (WHERE verdict = '{accepted}'
+                            OR (verdict = '{rejected}' AND dispute = 'overturned')) AS accepted,
+           count(*) FILTER (WHERE verdict = '{rejected}' AND (dispute = 'upheld'
+                            OR (dispute IS NULL AND NOT in_window))) AS rejected,
+           count(*) FILTER (WHERE duplicate) AS duplicates,
+           count(*) FILTER (WHERE verdict = '{rejected}' AND (dispute = 'open'
+                            OR (dispute IS NULL AND in_window))) AS rejections_pending,
+           count(*) FILTER (WHERE dispute = 'open') AS disputes_open
     FROM month_leads {group}
 ), first_touch AS (
     -- One index lookup per qualified lead (OFFSET 0 keeps the planner from hashing every
@@ -165,8 +291,9 @@ month_leads AS MATERIALIZED (
     GROUP BY w.idx
 ){together_cte}
 SELECT w.idx, l.total, u.username, l.tier, l.delivered, l.delivered_qualified, l.accepted,
-       l.rejected, c.within, c.breached, c.middle, c.p90,
-       f.open_breaches, f.premature_abandons, q.quota, {together_columns}
+       l.rejected, l.duplicates, c.within, c.breached, c.middle, c.p90,
+       f.open_breaches, f.premature_abandons, q.quota, {together_columns},
+       l.rejections_pending, l.disputes_open
 FROM windows w
 LEFT JOIN leads l ON l.idx = w.idx
 LEFT JOIN clocks c
@@ -216,8 +343,9 @@ def _clock_lookup_compiled() -> tuple[str, tuple]:
     return sql, tuple(params)
 
 
-def _tallies_in_sql(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
+def _tallies_in_sql(pairs, at, by_owner, cutoffs=None) -> tuple[list[MonthTally], dict]:
     clock_sql, clock_params = _clock_lookup_sql(at)
+    cutoffs = cutoffs or {}
     together = len({window.name for _, window in pairs}) < len(pairs)
     # `total` says which grouping a row is: 3 the pair's, 1 an owner's, 2 a tier's.
     grouped = {
@@ -247,6 +375,10 @@ def _tallies_in_sql(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
             f"(t.agreement_id = %s AND ({' OR '.join([in_range] * len(ranges))}))"
             for ranges in spans.values()
         ),
+        cutoffs=" ".join(
+            ["WHEN t.agreement_id = %s THEN l.verdict_at >= %s"] * len(cutoffs)
+            or ["WHEN false THEN false"]
+        ),
         clock=clock_sql,
         accepted=Lead.Verdict.ACCEPTED.value,  # constants of the model, never input
         rejected=Lead.Verdict.REJECTED.value,
@@ -254,6 +386,7 @@ def _tallies_in_sql(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
     )
     params = [v for i, (a, w) in enumerate(pairs) for v in (i, a, w.name)]
     params += [v for a, w in pairs for v in (a, w.start, w.end)]
+    params += [v for agreement_id, cutoff in cutoffs.items() for v in (agreement_id, cutoff)]
     for agreement_id, ranges in spans.items():
         params += [agreement_id, *(v for span in ranges for v in span)]
     params += [*clock_params, tuple(OPEN_BREACH_KINDS), Flag.Kind.PREMATURE_ABANDON]
@@ -268,8 +401,9 @@ def _tallies_in_sql(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
     minutes = {}
     for row in rows:
         idx, total, owner, tier = row[:4]
-        counts, (within, breached, middle, p90) = row[4:8], row[8:12]
-        opened, abandons, quota, all_middle, all_p90 = row[12:]
+        counts, (within, breached, middle, p90) = row[4:9], row[9:13]
+        opened, abandons, quota, all_middle, all_p90 = row[13:18]
+        pending, disputed = row[18:20]
         month = tallies[idx]
         month.logged_quota = quota
         month.open_breaches, month.premature_abandons = opened or 0, abandons or 0
@@ -277,6 +411,7 @@ def _tallies_in_sql(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
         if total is None:  # a month without leads
             continue
         tally = Tally(*counts, within or 0, breached or 0, _summary(middle, p90))
+        tally.rejections_pending, tally.disputes_open = pending or 0, disputed or 0
         if total == _TOTAL:
             month.total = tally
         elif tally.delivered_qualified and total == _BY_OWNER:
@@ -301,7 +436,7 @@ def _spans(windows: list[MonthWindow]) -> list[tuple[datetime, datetime]]:
     return [(start, end) for start, end in spans]
 
 
-def _tallies_in_orm(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
+def _tallies_in_orm(pairs, at, by_owner, cutoffs=None) -> tuple[list[MonthTally], dict]:
     """The same tallies as `_tallies_in_sql`, portable: three queries over the pairs'
     leads and clocks (each pair a CASE bucket), one for the flags, one for the
     commitments; the percentiles in Python over the touched clocks' stored minutes."""
@@ -337,7 +472,7 @@ def _tallies_in_orm(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
         .annotate(bucket=bucket(""))
         .filter(bucket__isnull=False)
         .values("bucket", "owner__username", "terms__tier")
-        .annotate(**_lead_counts())
+        .annotate(**_lead_counts(cutoffs))
         .order_by()
     )
     for row in leads:
@@ -405,7 +540,15 @@ def _tallies_in_orm(pairs, at, by_owner) -> tuple[list[MonthTally], dict]:
     return tallies, {w.name: _python_summary(by_name.get(w.name, [])) for _, w in pairs}
 
 
-_LEAD_COUNTS = ("delivered", "delivered_qualified", "accepted", "rejected")
+_LEAD_COUNTS = (
+    "delivered",
+    "delivered_qualified",
+    "accepted",
+    "rejected",
+    "duplicates",
+    "rejections_pending",
+    "disputes_open",
+)
 
 
 def _flag_counts() -> dict:

@@ -9,6 +9,8 @@ from sla.views import flags as flag_views  # noqa: E402
 from sla.views import imports as import_views
 from sla.views import lead_actions
 from sla.views import leads as lead_views  # noqa: E402
+from sla.views import months as month_views
+from sla.views.unsubscribe import digest_unsubscribe_view as unsubscribe_view
 
 urlpatterns = [
     path("inbox/", lead_views.lead_inbox, name="lead-inbox"),
@@ -22,6 +24,7 @@ urlpatterns = [
         name="commitment-save",
     ),
     path("flags/<int:pk>/resolve/", flag_views.flag_resolve_view, name="flag-resolve"),
+    path("digest/unsubscribe/<str:token>/", unsubscribe_view, name="digest-unsubscribe"),
     path("imports/", import_views.import_list, name="import-list"),
     path("imports/<int:pk>/", import_views.import_detail, name="import-detail"),
     path("imports/<int:pk>/cancel/", import_views.import_cancel_view, name="import-cancel"),
@@ -52,6 +55,45 @@ from sla.views import agreements as agreement_views  # noqa: E402
 urlpatterns += [
     path("agreements/", agreement_views.agreement_list, name="agreement-list"),
     path("agreements/<int:pk>/", agreement_views.agreement_detail, name="agreement-detail"),
+    path(
+        "agreements/<int:pk>/months/<str:month>/reopen/",
+        month_views.month_reopen_view,
+        name="month-reopen",
+    ),
+]
+
+from sla.views import proposals as proposal_views  # noqa: E402
+
+# The negotiated agreement: proposals and their sign-off; a rejected lead's dispute.
+urlpatterns += [
+    path("agreements/<int:pk>/proposals/", proposal_views.proposal_list, name="proposal-list"),
+    path("agreements/<int:pk>/proposals/new/", proposal_views.proposal_new, name="proposal-new"),
+    path(
+        "agreements/<int:pk>/proposals/<int:pid>/",
+        proposal_views.proposal_detail,
+        name="proposal-detail",
+    ),
+    path(
+        "agreements/<int:pk>/proposals/<int:pid>/accept/",
+        proposal_views.proposal_accept_view,
+        name="proposal-accept",
+    ),
+    path(
+        "agreements/<int:pk>/proposals/<int:pid>/reject/",
+        proposal_views.proposal_reject_view,
+        name="proposal-reject",
+    ),
+    path("leads/<int:pk>/dispute/", proposal_views.lead_dispute_view, name="lead-dispute"),
+    path(
+        "leads/<int:pk>/dispute/panel/",
+        proposal_views.lead_dispute_panel,
+        name="lead-dispute-panel",
+    ),
+    path(
+        "leads/<int:pk>/dispute/ruling/",
+        proposal_views.lead_dispute_ruling_view,
+        name="lead-dispute-ruling",
+    ),
 ]
 
 from sla.views import lead_form as lead_form_views  # noqa: E402

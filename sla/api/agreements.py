@@ -120,6 +120,12 @@ class AgreementMarketingTermsSerializer(serializers.Serializer):
         required=False,
         help_text="A lead whose e-mail matches an open lead this recent is its duplicate.",
     )
+    dispute_window_business_days = serializers.IntegerField(
+        min_value=0,
+        max_value=60,
+        required=False,
+        help_text="Business days after a rejection in which marketing may dispute it.",
+    )
 
 
 class AgreementVersionSummarySerializer(serializers.Serializer):

@@ -2,7 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,11 +28,23 @@ class MarketingFigures(serializers.Serializer):
     committed = serializers.IntegerField()
     delivered = serializers.IntegerField()
     delivered_qualified = serializers.IntegerField()
+    duplicates = serializers.IntegerField(
+        help_text="Leads delivered again (same e-mail, same agreement) while the first was "
+        "open, within the agreement's duplicate window: not counted as qualified."
+    )
     attainment_percent = serializers.FloatField(allow_null=True)
     expected_to_date = serializers.FloatField()
     accepted = serializers.IntegerField()
     rejected = serializers.IntegerField()
-    acceptance_percent = serializers.FloatField(allow_null=True)
+    acceptance_percent = serializers.FloatField(
+        allow_null=True,
+        help_text="100 × accepted / (accepted + rejected): a rejection counts once final "
+        "(undisputed past the dispute window, or upheld); an overturned one is accepted.",
+    )
+    rejections_pending = serializers.IntegerField(
+        help_text="Rejections inside their dispute window or under dispute: in neither count."
+    )
+    disputes_open = serializers.IntegerField(help_text="Disputed rejections not yet ruled on.")
     status = serializers.ChoiceField(
         choices=list(MARKETING_STATUSES.items()),
         help_text="`not_in_effect`: the agreement covers no day of the month; `not_started`: "
@@ -98,7 +110,10 @@ class ComplianceView(APIView):
             OpenApiParameter("agreement", int, required=True),
             OpenApiParameter("month", str, description="YYYY-MM in the calendar's zone"),
         ],
-        responses=ComplianceOutput,
+        responses={
+            200: ComplianceOutput,
+            404: OpenApiResponse(description="No such agreement, or not visible to the caller."),
+        },
     )
     def get(self, request):
         query = ComplianceQuery(data=request.query_params)

@@ -12,8 +12,10 @@ from accounts.access import may_choose_owner
 from leads.csvfile import MAX_INT, parse_instant
 from leads.models import Lead, Touch
 from leads.scoring import LEAD_FIELDS
+from leads.selectors import assignments
 from sla.delivery import agreements_for_delivery
-from sla.models import Agreement
+from sla.disputes import RULING_OUTCOMES, dispute_body
+from sla.models import Agreement, Dispute
 from sla.selectors import lead_sla, stage_history
 
 
@@ -64,10 +66,18 @@ class LeadSerializer(serializers.ModelSerializer):
     score_explanation = LeadScoreItemSerializer(many=True, read_only=True)
     disqualified_by = serializers.ListField(child=serializers.CharField(), read_only=True)
     stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     team = serializers.PrimaryKeyRelatedField(read_only=True)
+    duplicate_of = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The open lead of the same agreement this one repeats by e-mail, within "
+        "the agreement's duplicate window: this one starts no clock.",
+    )
     agreement = serializers.SerializerMethodField()
-    verdict_reason = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    verdict_reason = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     definition = serializers.IntegerField(source="definition_version.definition_id", read_only=True)
     definition_version = serializers.IntegerField(
         source="definition_version.version", read_only=True
@@ -88,6 +98,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "stage",
             "owner",
             "team",
+            "duplicate_of",
             "agreement",
             "verdict",
             "sla",
@@ -149,9 +160,59 @@ class LeadStageChangeSerializer(serializers.Serializer):
     )
 
 
+class LeadAssignmentSerializer(serializers.Serializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    # `from` is a Python keyword: the field is named in `get_fields`.
+    to = serializers.DateTimeField(read_only=True, allow_null=True, help_text="null: holds it now")
+    by = serializers.CharField(
+        source="by.username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who moved it to them; null: the round robin at delivery.",
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        return {
+            "owner": fields["owner"],
+            "from": serializers.DateTimeField(read_only=True),
+            "to": fields["to"],
+            "by": fields["by"],
+        }
+
+
+class LeadDisputeRulingSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=RULING_OUTCOMES)
+    by = serializers.CharField(allow_null=True, help_text="Username.")
+    at = serializers.DateTimeField()
+    note = serializers.CharField()
+
+
+class LeadDisputeSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["open", "upheld", "overturned"])
+    opened_at = serializers.DateTimeField()
+    by = serializers.CharField(allow_null=True, help_text="Who disputed (username).")
+    note = serializers.CharField()
+    ruling = LeadDisputeRulingSerializer(allow_null=True)
+
+
 class LeadDetailSerializer(LeadSerializer):
     touches = LeadTouchSerializer(many=True, read_only=True)
     stage_history = serializers.SerializerMethodField()
+    assignments = serializers.SerializerMethodField()
+    dispute = serializers.SerializerMethodField()
+
+    @extend_schema_field(LeadDisputeSerializer(allow_null=True))
+    def get_dispute(self, lead):
+        """Marketing's dispute of the rejection (sla.disputes), or null."""
+        return dispute_body(
+            Dispute.objects.filter(lead=lead).select_related("opened_by", "ruled_by").first()
+        )
+
+    @extend_schema_field(LeadAssignmentSerializer(many=True))
+    def get_assignments(self, lead):
+        """Who held the lead, from when to when, and who moved it (leads.selectors)."""
+        return LeadAssignmentSerializer(assignments(lead), many=True).data
 
     @extend_schema_field(LeadStageChangeSerializer(many=True))
     def get_stage_history(self, lead):
@@ -159,7 +220,13 @@ class LeadDetailSerializer(LeadSerializer):
         return LeadStageChangeSerializer(stage_history(lead, now=now), many=True).data
 
     class Meta(LeadSerializer.Meta):
-        fields = [*LeadSerializer.Meta.fields, "touches", "stage_history"]
+        fields = [
+            *LeadSerializer.Meta.fields,
+            "touches",
+            "stage_history",
+            "assignments",
+            "dispute",
+        ]
         read_only_fields = fields
 
 

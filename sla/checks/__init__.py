@@ -16,6 +16,7 @@ from sla.checks.clocks import first_touch_at_risk, first_touch_breached, next_to
 from sla.checks.leads import premature_abandon
 from sla.checks.months import one_pass, quality_shortfall, quota_at_risk, quota_shortfall
 from sla.models import Flag
+from sla.proposals import proposals_apply_due
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,11 @@ def run_all_checks(*, at: datetime) -> dict[str, int]:
         raise ValueError("at must be timezone-aware")
     counts: dict[str, int] = {}
     failed = []
+    try:  # accepted proposals whose first day has come become the agreement's next version
+        proposals_apply_due(at=at)
+    except Exception:
+        logger.exception("applying proposals failed as of %s", at.isoformat())
+        failed.append("proposals")
     with one_pass():
         for kind, check in CHECKS.items():
             try:

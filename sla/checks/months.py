@@ -29,7 +29,7 @@ from django.db.models import F, Q
 
 from calendars.months import month_bounds, month_of
 from core.timeparse import local_text, month_add, month_before, month_name, month_text
-from sla.books import MarketingTerms
+from sla.books import MarketingTerms, closes_at
 from sla.compliance import (
     MonthWindow,
     acceptance_below_bar,
@@ -43,6 +43,7 @@ from sla.compliance import (
 from sla.flags import flags_insert
 from sla.models import Agreement, Flag, MonthEvaluation, MonthReopening, PacingTally
 from sla.notify.recipients import notifications_queue
+from sla.tallies import dispute_cutoff, disputes_recount, month_disputes_settled
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +274,8 @@ def _raise_again(flags: list[Flag], *, at: datetime) -> list[Flag]:
 
 def _live_counts(agreements: list[Agreement], window: MonthWindow, at: datetime) -> dict:
     ids = [a.id for a in agreements]
-    return marketing_counts(agreement_ids=ids, start=window.start, end=window.end)
+    cutoffs = {a.id: dispute_cutoff(a, at) for a in agreements}
+    return marketing_counts(agreement_ids=ids, start=window.start, end=window.end, cutoffs=cutoffs)
 
 
 def _judge(
@@ -424,6 +426,12 @@ def quality_shortfall(*, at: datetime) -> list[Flag]:
         bar = _terms(at).of(agreement, window.year, window.month)["min_acceptance_percent"]
         if not acceptance_below_bar(accepted=accepted, rejected=rejected, min_percent=bar):
             return None
+        if not month_disputes_settled(agreement, window, at):
+            # Judged again on fresh counts by a later pass, once its disputes settle.
+            MonthEvaluation.objects.filter(agreement=agreement, month=window.name).update(
+                stale=True
+            )
+            return None
         detail = (
             f"{window.name} closed with acceptance {percent(accepted, accepted + rejected)}% "
             f"({accepted} accepted, {rejected} rejected), below the {bar}% agreed"
@@ -437,7 +445,19 @@ def quality_shortfall(*, at: datetime) -> list[Flag]:
             detail=detail,
         )
 
+    # Months whose last dispute window ended since they were counted: counted again.
+    agreements = _shared("agreements", lambda: list(Agreement.objects.select_related("calendar")))
+    by_id = {a.id: a for a in agreements}
+    disputes_recount(
+        [
+            (by_id[agreement_id], month, closes)
+            for (agreement_id, month), (_, closes) in _reopenings(list(by_id), at).items()
+            if agreement_id in by_id
+        ],
+        at=at,
+    )
     pairs = _windows(at=at, closed=True, kind=Flag.Kind.QUALITY_SHORTFALL)
+    disputes_recount([(a, w.name, closes_at(a, w.year, w.month)) for a, w in pairs], at=at)
     flags = _judge(pairs=pairs, at=at, build=build, count=_closed_counts)
     _judged(pairs, kind=Flag.Kind.QUALITY_SHORTFALL, at=at)
     return flags
@@ -478,7 +498,10 @@ def _closed_counts(agreements: list[Agreement], window: MonthWindow, at: datetim
         return counts
     with transaction.atomic():
         _evaluations_upsert([MonthEvaluation(agreement_id=i, month=window.name) for i in todo])
-        live = marketing_counts(agreement_ids=todo, start=window.start, end=window.end)
+        cutoffs = {a.id: dispute_cutoff(a, at) for a in agreements if a.id in todo}
+        live = marketing_counts(
+            agreement_ids=todo, start=window.start, end=window.end, cutoffs=cutoffs
+        )
         _evaluations_upsert(
             [
                 MonthEvaluation(

@@ -81,12 +81,25 @@ def marketing_metrics(card: dict, scope, agreement) -> list[tuple[str, dict]]:
             ),
         ),
         ("Accepted", cell(card["accepted"], leads_url(scope, agreement, verdict="accepted"))),
-        ("Rejected", cell(card["rejected"], leads_url(scope, agreement, verdict="rejected"))),
+        # A rejection counts once final (its dispute window over, or upheld): while some
+        # are pending the list of rejected leads holds more than the count, so no link.
+        (
+            "Rejected",
+            cell(
+                card["rejected"],
+                None
+                if card.get("rejections_pending")
+                else leads_url(scope, agreement, verdict="rejected"),
+            ),
+        ),
+        ("Open disputes", cell(card.get("disputes_open", 0))),
         (
             "Acceptance",
             cell(
                 card["acceptance_percent"],
-                leads_url(scope, agreement, verdict_given="true"),
+                None
+                if card.get("rejections_pending")
+                else leads_url(scope, agreement, verdict_given="true"),
                 unit=" %",
             ),
         ),

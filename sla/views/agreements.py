@@ -17,6 +17,7 @@ from accounts.models import Team
 from calendars.models import BusinessCalendar
 from leads.models import LeadDefinition
 from sla.models import AgreementVersion
+from sla.proposals import signatures_by_version
 from sla.selectors import agreements_visible_to
 from sla.terms import WINDOW_TERMS
 
@@ -196,6 +197,7 @@ def agreement_detail(request, pk: int):
         .order_by("-version")
     )
     names = _names(versions)
+    signed = signatures_by_version(agreement)  # who signed the versions proposals made
     history = []
     # A version frozen before tiers existed had none: not a change when the next says [].
     frozen = [{"tiers": [], **version.terms} for version in versions]
@@ -209,7 +211,13 @@ def agreement_detail(request, pk: int):
         ]
         changes = sum(1 for _, terms in tables for term in terms if term.changed_from is not None)
         history.append(
-            {"version": version, "tables": tables, "changes": changes, "first": before is None}
+            {
+                "version": version,
+                "tables": tables,
+                "changes": changes,
+                "first": before is None,
+                "signed": signed.get(version.version),
+            }
         )
     current = vars(agreement)
     context = {

@@ -63,6 +63,7 @@ def test_creating_an_agreement_answers_its_terms_and_first_version(admin, world)
         **body(world)["marketing"],
         "close_grace_business_days": 3,
         "duplicate_window_days": 30,
+        "dispute_window_business_days": 5,
     }
     assert created["version"] == 1
     assert created["versions"] == [{"version": 1, "created_at": iso(NOW), "created_by": "ada"}]

@@ -11,10 +11,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import RuleRefused
 from leads.models import Lead
 from sla.actions import lead_reject
+from sla.books import month_reopen
 from sla.checks import quality_shortfall, quota_shortfall, run_all_checks
 from sla.models import Agreement, Flag
+from sla.tallies import dispute_window_ends
 from tests.factories import AgreementFactory, CalendarFactory, LeadFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,19 +101,35 @@ def test_the_checks_run_one_by_one_each_judge_the_missed_months(since_september)
     assert quality.month == "2026-09"
 
 
-def test_a_late_verdict_in_an_old_closed_month_is_judged_again(since_september):
+def test_a_late_verdict_in_an_old_closed_month_is_refused_until_it_is_reopened(since_september):
     agreement = since_september
     run_all_checks(at=BACK)
     assert not Flag.objects.filter(kind=Flag.Kind.QUALITY_SHORTFALL).exists()
-
-    # Four of October's five leads rejected in January: 20% accepted, under the bar.
     october = Lead.objects.filter(received_at__month=10).order_by("pk")
     october.filter(pk=october[0].pk).update(verdict=Lead.Verdict.ACCEPTED)
+    manager = _manager(agreement)
+
+    # October's books are closed: a verdict in January would rewrite its acceptance.
+    with pytest.raises(RuleRefused) as refused:
+        lead_reject(lead=october[1], by=manager, reason="not_icp", now=REJECTED_AT)
+    assert refused.value.rule == "month_closed"
+    assert Lead.objects.filter(verdict=Lead.Verdict.REJECTED).count() == 0
+
+    # Reopened by an admin: four of October's five rejected, 20% accepted, under the bar,
+    # and judged again once the month closes again.
+    reopening = month_reopen(
+        agreement=agreement, month="2026-10", reason="late review", by=None, now=REJECTED_AT
+    )
     for lead in october[1:]:
-        lead_reject(lead=lead, by=_manager(agreement), reason="not_icp", now=REJECTED_AT)
+        lead_reject(lead=lead, by=manager, reason="not_icp", now=REJECTED_AT)
     run_all_checks(at=REJECTED_AT)
+    assert not Flag.objects.filter(kind=Flag.Kind.QUALITY_SHORTFALL).exists()  # open again
+    run_all_checks(at=reopening.closes_at)
+    # The rejections count once final: marketing may dispute them for the agreement's
+    # dispute window (sla.disputes), so the month is judged when that has ended.
+    run_all_checks(at=dispute_window_ends(agreement, reopening.closes_at))
     [quality] = Flag.objects.filter(kind=Flag.Kind.QUALITY_SHORTFALL)
-    assert (quality.month, quality.raised_at) == ("2026-10", CLOSES["2026-10"])
+    assert quality.month == "2026-10"
 
 
 REJECTED_AT = datetime(2027, 1, 5, 15, 0, tzinfo=UTC)

@@ -362,7 +362,9 @@ def test_a_verdict_on_a_lead_of_a_judged_month_has_it_judged_again():
     lead_reject(lead=pending, by=rep, reason="no_budget", now=JANUARY + timedelta(hours=1))
     assert MonthEvaluation.objects.get(agreement=agreement, month="2026-12").stale
 
-    [flag] = quality_shortfall(at=JANUARY + timedelta(hours=2))
+    # The rejection counts once final: after marketing's dispute window (sla.disputes).
+    assert quality_shortfall(at=JANUARY + timedelta(hours=2)) == []
+    [flag] = quality_shortfall(at=JANUARY + timedelta(days=14))
     assert "(3 accepted, 1 rejected)" in flag.detail
 
 

@@ -91,6 +91,9 @@ def test_marketing_figures_of_a_hand_computed_month(month):
         "accepted": 2,  # L1, L2
         "rejected": 1,  # L4
         "acceptance_percent": 66.7,  # 100 × 2 / 3
+        "duplicates": 0,  # no lead repeats an open lead's e-mail
+        "rejections_pending": 0,  # L4's verdict has no date: final
+        "disputes_open": 0,
         "status": "at_risk",  # acceptance under the 80% bar
     }
 

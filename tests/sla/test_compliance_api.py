@@ -50,6 +50,9 @@ def test_a_member_of_the_agreement_reads_its_figures(api_client, agreement):
         "accepted",
         "rejected",
         "acceptance_percent",
+        "duplicates",
+        "rejections_pending",
+        "disputes_open",
         "status",
     }
     assert set(body["sales"]) == {
