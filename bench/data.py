@@ -600,6 +600,11 @@ def _bulk(dataset: Dataset, *, log) -> None:
                         "CASE WHEN mod((id - 1) / 25, 20) = 0"
                         " THEN received_at + interval '4 hours' END"
                     ),
+                    # Touched late, so warned at risk first (as the checks had done).
+                    "at_risk_flagged_at": (
+                        "CASE WHEN mod((id - 1) / 25, 20) = 0"
+                        " THEN received_at + interval '3 hours' END"
+                    ),
                 },
                 "FROM leads_lead WHERE id > %(running)s",
             ),

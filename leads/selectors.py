@@ -6,7 +6,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.access import lead_scope
 from funnel.models import StageChange
-from leads.models import Lead, LeadDefinitionVersion, Touch
+from leads.models import Lead, LeadDefinitionVersion, OwnerChange, Touch
 
 
 def leads_visible_to(user) -> QuerySet[Lead]:
@@ -57,5 +57,27 @@ def leads_prefetched(queryset: QuerySet[Lead], *, detail: bool = False) -> Query
                 "stage_changes",
                 queryset=StageChange.objects.select_related("from_stage", "to_stage", "by"),
             ),
+            Prefetch(
+                "owner_changes",
+                queryset=OwnerChange.objects.select_related("from_owner", "to_owner", "by"),
+            ),
         )
     return queryset
+
+
+def assignments(lead: Lead) -> list[dict]:
+    """Who held the lead, from when to when, and who moved it to them: `owner`, `from`,
+    `to` (None: holds it now) and `by` (None: the round robin at delivery), oldest first.
+
+    Read from the lead's changes of hands (OwnerChange, prefetched on a lead's page);
+    the first holder is the first change's `from_owner` (else the owner now), holding
+    it since the lead arrived. A time without an owner (the manager queue) is no entry.
+    """
+    changes = list(lead.owner_changes.all())
+    first = changes[0].from_owner if changes else lead.owner
+    held = [{"owner": first, "from": lead.received_at, "by": None}]
+    for change in changes:
+        held[-1]["to"] = change.at
+        held.append({"owner": change.to_owner, "from": change.at, "by": change.by})
+    held[-1]["to"] = None
+    return [entry for entry in held if entry["owner"] is not None]

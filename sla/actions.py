@@ -20,6 +20,7 @@ from funnel.rules import stage_move_refusal
 from leads.csvfile import CsvFileError, CsvRow, parse_leads_csv, read_upload
 from leads.models import Lead, Touch
 from leads.services import leads as records
+from sla.books import ClosedMonths
 from sla.callbacks import callback_touch
 from sla.checks.months import month_evaluations_reopen
 from sla.clocks import clock_start, clock_stop, clocks_stop_all, running_clock
@@ -139,6 +140,13 @@ def _reopen_month(lead: Lead, now: datetime) -> None:
         month_evaluations_reopen(leads=[(lead.terms.agreement, lead.received_at)], now=now)
 
 
+def _refuse_closed_month(lead: Lead, now: datetime) -> None:
+    """A verdict on a lead of a closed month would change its final acceptance figures:
+    refused (409 `month_closed`) until an admin reopens the month (sla.books)."""
+    if hasattr(lead, "terms"):
+        ClosedMonths(now).refuse(lead.terms.agreement, lead.received_at)
+
+
 def _refuse_if_closed(lead: Lead, action: str) -> None:
     if lead.closed_at is not None:
         since = lead.closed_at.isoformat()
@@ -147,6 +155,7 @@ def _refuse_if_closed(lead: Lead, action: str) -> None:
 
 def _close(*, lead: Lead, at: datetime, reason: str) -> None:
     lead.closed_at = at
+    lead.sla_callback_at = None  # a closed lead's callback no longer waits in the inbox
     clocks_stop_all(lead=lead, at=at, reason=reason)
 
 
@@ -206,6 +215,7 @@ def lead_acknowledge(*, lead: Lead, by: User, now: datetime) -> Lead:
     """Sales accepts the lead as meeting the definition."""
     lead = _locked(lead)
     _refuse_if_closed(lead, "acknowledge")
+    _refuse_closed_month(lead, now)
     records.verdict_accept(lead=lead, by=by, at=now)
     _reopen_month(lead, now)
     return lead
@@ -217,6 +227,7 @@ def lead_reject(*, lead: Lead, by: User, reason: str, note: str = "", now: datet
     code = records.reason_code_active(reason)
     lead = _locked(lead)
     _refuse_if_closed(lead, "reject")
+    _refuse_closed_month(lead, now)
     records.verdict_reject(lead=lead, by=by, reason=code, note=note, at=now)
     _reopen_month(lead, now)
     _close(lead=lead, at=now, reason="rejected")

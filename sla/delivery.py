@@ -29,7 +29,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 from accounts.access import may_deliver_to
 from accounts.models import Team
@@ -44,6 +44,7 @@ from leads.services import leads as records
 from sla.books import ClosedMonths
 from sla.checks.months import month_evaluations_reopen
 from sla.clocks import clock_times
+from sla.duplicates import DUPLICATE_REASON, Candidate, duplicates_find, duplicates_notify
 from sla.flags import flags_insert, unassigned_flag
 from sla.models import Agreement, AgreementVersion, Clock, LeadTerms
 from sla.terms import SalesTerms, sales_terms_for
@@ -134,6 +135,7 @@ class _Item:
     data: dict
     key: str | None
     external_id: str | None
+    named: Agreement | None = None  # the agreement the item names, before any check
     agreement: Agreement | None = None
     row: dict | None = None  # the lead's columns, once checked and scored
     lead_id: int | None = None
@@ -141,6 +143,8 @@ class _Item:
     owner: object = None  # the rep the round robin gave it
     sales: SalesTerms | None = None  # its windows (the tier it matched), when it qualifies
     repeat_of: _Item | None = None  # an earlier item of the batch with the same key
+    candidate: Candidate | None = None  # as the duplicate rule reads it, when it qualified
+    duplicate: Candidate | None = None  # set when it is a duplicate by e-mail
 
 
 class _Terms:
@@ -319,6 +323,7 @@ def leads_deliver(
             data=data,
             key=(keys[i] or None),
             external_id=(str(data.get("external_id") or "").strip() or None),
+            named=_named(data.get("agreement", agreement)),
         )
         for i, data in enumerate(items)
     ]
@@ -334,7 +339,7 @@ def leads_deliver(
             )
     except IntegrityError:
         if len(batch) == 1:
-            found = _existing([batch[0]]).get(_identity(batch[0]))
+            found = _Known(batch).match(batch[0], resolved=True)
             if found is None:
                 raise
             return [Delivered(index=0, status=DUPLICATE, lead=found)]
@@ -354,32 +359,46 @@ def leads_deliver(
     return results
 
 
-def _identity(item: _Item) -> tuple:
-    return (item.key, item.external_id)
+class _Known:
+    """The leads a batch's Idempotency-Keys and external_ids name, read in one query.
+
+    A key is unique across slaops; an external_id only within a marketing team (another
+    team's id is simply not a duplicate), so it is matched once the item's agreement,
+    hence its marketing team, is known.
+    """
+
+    def __init__(self, batch: list[_Item], *, read: bool = True):
+        self.by_key: dict[str, Lead] = {}
+        self.by_id: dict[tuple[int, str], Lead] = {}
+        keys = {item.key for item in batch if item.key}
+        ids = {item.external_id for item in batch if item.external_id}
+        if not read or (not keys and not ids):
+            return
+        query = Q(idempotency_key__in=keys) if keys else Q()
+        if ids:
+            # Said in full, the partial unique index's condition lets the lookup use it.
+            named = Q(external_id__in=ids, external_id__isnull=False) & ~Q(external_id="")
+            query = query | named if keys else named
+        for lead in Lead.objects.filter(query):
+            if lead.idempotency_key:
+                self.by_key[lead.idempotency_key] = lead
+            if lead.external_id:
+                self.by_id[(lead.marketing_team_id, lead.external_id)] = lead
+
+    def match(self, item: _Item, *, resolved: bool = False) -> Lead | None:
+        """The lead the item repeats: by its key (which wins, as for one lead) and by its
+        team's external_id, once its agreement is known (`resolved`, or named)."""
+        lead = self.by_key.get(item.key) if item.key else None
+        agreement = item.agreement if resolved else None
+        agreement = agreement or item.named
+        if lead is None and item.external_id and agreement is not None:
+            lead = self.by_id.get((agreement.marketing_team_id, item.external_id))
+        return lead
 
 
-def _existing(batch: list[_Item]) -> dict[tuple, Lead]:
-    """{(key, external_id): the lead they name}: one query for the whole batch."""
-    keys = {item.key for item in batch if item.key}
-    ids = {item.external_id for item in batch if item.external_id}
-    if not keys and not ids:
-        return {}
-    query = Q(idempotency_key__in=keys) if keys else Q()
-    if ids:
-        # Said in full, the partial unique index's condition lets the lookup use it.
-        named = Q(external_id__in=ids, external_id__isnull=False) & ~Q(external_id="")
-        query = query | named if keys else named
-    leads = list(Lead.objects.filter(query))
-    by_key = {lead.idempotency_key: lead for lead in leads if lead.idempotency_key}
-    by_id = {lead.external_id: lead for lead in leads if lead.external_id}
-    found = {}
-    for item in batch:
-        # The Idempotency-Key wins over the external_id, as for one lead.
-        lead = by_key.get(item.key) if item.key else None
-        lead = lead or (by_id.get(item.external_id) if item.external_id else None)
-        if lead is not None:
-            found[_identity(item)] = lead
-    return found
+def _named(agreement) -> Agreement | None:
+    """The agreement an item names as an instance (a number is looked up with the rest)."""
+    return agreement if isinstance(agreement, Agreement) else None
 
 
 def _agreements() -> list[Agreement]:
@@ -417,7 +436,7 @@ def _deliver(
     # One lead needs no lookup first: a repeat is refused by the unique keys, and
     # leads_deliver answers it with the first lead (a refused one is looked up below).
     alone = len(batch) == 1 and not dry_run
-    existing = {} if alone else _existing(batch)
+    existing = _Known(batch, read=not alone)
     first_of: dict[tuple, _Item] = {}  # in-batch repeats point at the first item
     todo: list[_Item] = []
     loaded: list[list[Agreement]] = []
@@ -432,13 +451,11 @@ def _deliver(
     terms = _Terms()
     constants = {"stage": None}
     for item in batch:
-        lead = existing.get(_identity(item))
+        lead = existing.match(item)
         if lead is not None:
             results[item.index] = Delivered(index=item.index, status=DUPLICATE, lead=lead)
             continue
-        repeat = (item.key and first_of.get(("k", item.key))) or (
-            item.external_id and first_of.get(("x", item.external_id))
-        )
+        repeat = item.key and first_of.get(("k", item.key))
         if repeat:
             results[item.index] = Delivered(index=item.index, status=DUPLICATE)
             item.repeat_of = repeat  # answered with the first item's lead once inserted
@@ -459,11 +476,22 @@ def _deliver(
                 raise ValidationError(
                     {"agreement": "You deliver only to your marketing team's agreements."}
                 )
+            item.agreement = chosen
+            lead = existing.match(item, resolved=True)
+            if lead is not None:
+                results[item.index] = Delivered(index=item.index, status=DUPLICATE, lead=lead)
+                continue
+            repeat = item.external_id and first_of.get(
+                ("x", chosen.marketing_team_id, item.external_id)
+            )
+            if repeat:
+                results[item.index] = Delivered(index=item.index, status=DUPLICATE)
+                item.repeat_of = repeat
+                continue
             closed.refuse(chosen, received_at)
             if constants["stage"] is None:  # read with the agreement, or now
                 constants["stage"] = chosen.__dict__.pop("_delivery_stage", None)
                 constants["stage"] = constants["stage"] or records.entry_stage()
-            item.agreement = chosen
             item.row = _row(
                 item, received_at=received_at, terms=terms, stage=constants["stage"], by=by
             )
@@ -481,14 +509,16 @@ def _deliver(
         if item.key:
             first_of[("k", item.key)] = item
         if item.external_id:
-            first_of[("x", item.external_id)] = item
+            first_of[("x", item.agreement.marketing_team_id, item.external_id)] = item
         todo.append(item)
     if alone and results and (batch[0].key or batch[0].external_id):
-        lead = _existing(batch).get(_identity(batch[0]))  # a repeat answers, even if refused
+        # A repeat answers with the first lead, even if refused.
+        lead = _Known(batch).match(batch[0], resolved=True)
         if lead is not None:
             results[0] = Delivered(index=0, status=DUPLICATE, lead=lead)
     if dry_run:
         return [results.get(i) or Delivered(index=i, status=CREATED) for i in range(len(batch))]
+    _duplicates_mark(todo)
     for item in todo:
         if item.row["qualifies"]:
             item.clock = _first_clock(item, terms=terms)
@@ -497,6 +527,7 @@ def _deliver(
     _assign(todo)  # last before the writes: the round-robin lock is held the least
     _insert(todo, by=by, terms=terms, now=now, import_job_id=import_job_id)
     _flag_unassigned(todo, now=now)
+    _duplicates_link(todo, now=now)
     for item in todo:
         results[item.index] = Delivered(
             index=item.index,
@@ -581,7 +612,9 @@ def _row(item: _Item, *, received_at, terms: _Terms, stage, by) -> dict:
             external_id=item.external_id,
             idempotency_key=item.key,
         )
-        return {name: getattr(lead, name) for name in LEAD_COLUMNS}
+        row = {name: getattr(lead, name) for name in LEAD_COLUMNS}
+        row["marketing_team_id"] = agreement.marketing_team_id
+        return row
     result = found["score"](fields)
     return {
         **_blank(),
@@ -595,6 +628,7 @@ def _row(item: _Item, *, received_at, terms: _Terms, stage, by) -> dict:
         "disqualified_by": result.disqualified_by,
         "stage_id": stage.pk,
         "team_id": agreement.sales_team_id,
+        "marketing_team_id": agreement.marketing_team_id,
         "created_by_id": by.pk if by else None,
     }
 
@@ -633,6 +667,51 @@ def _assign(todo: list[_Item]) -> None:
             item.owner = rep
             item.row["owner_id"] = rep.pk if rep else None
             item.row["assigned_at"] = item.row["received_at"] if rep else None
+
+
+def _duplicates_mark(todo: list[_Item]) -> None:
+    """The qualifying leads that repeat an open lead's e-mail (sla.duplicates) are its
+    duplicates: they no longer qualify, so they start no clock and take no turn."""
+    candidates = {
+        item.index: Candidate(
+            agreement_id=item.agreement.pk,
+            window_days=item.agreement.duplicate_window_days,
+            email=item.row["email"],
+            received_at=item.row["received_at"],
+        )
+        for item in todo
+        if item.row["qualifies"]
+    }
+    duplicates_find(list(candidates.values()))
+    for item in todo:
+        found = item.candidate = candidates.get(item.index)
+        if found is None or found.duplicate_of is None:
+            continue
+        item.duplicate = found
+        item.row["qualifies"] = False
+        item.row["disqualified_by"] = [*item.row["disqualified_by"], DUPLICATE_REASON]
+        if isinstance(found.duplicate_of, int):
+            item.row["duplicate_of_id"] = found.duplicate_of
+
+
+def _duplicates_link(todo: list[_Item], *, now) -> None:
+    """Once inserted: a duplicate of an earlier lead of the same batch names it (one
+    UPDATE), and each first lead's owner is told (sla.duplicates)."""
+    lead_of = {id(item.candidate): item.lead_id for item in todo if item.candidate}
+    pairs, later = [], {}
+    for item in todo:
+        if item.duplicate is None:
+            continue
+        first = item.duplicate.duplicate_of
+        if not isinstance(first, int):
+            first = lead_of[id(first)]
+            later[item.lead_id] = item.row["duplicate_of_id"] = first
+        pairs.append((item.lead_id, first))
+    if later:
+        Lead.objects.filter(pk__in=later).update(
+            duplicate_of_id=Case(*(When(pk=k, then=Value(v)) for k, v in later.items()))
+        )
+    duplicates_notify(pairs, at=now)
 
 
 def _flag_unassigned(todo: list[_Item], *, now) -> None:

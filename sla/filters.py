@@ -76,6 +76,17 @@ class LeadFilter(QuickFilterSet):
     )
     verdict = django_filters.ChoiceFilter(choices=Lead.Verdict.choices)
     qualifies = django_filters.BooleanFilter(help_text="Whether the lead met its definition.")
+    tier = django_filters.CharFilter(
+        field_name="terms__tier",
+        max_length=100,
+        help_text="The name of the tier the lead matched at delivery (`sla.tier`).",
+    )
+    duplicate = django_filters.BooleanFilter(
+        field_name="duplicate_of",
+        lookup_expr="isnull",
+        exclude=True,
+        help_text="true: only duplicates by e-mail of an open lead; false: none of them.",
+    )
     first_touch = django_filters.ChoiceFilter(
         method="filter_first_touch",
         choices=[(c, c) for c in ("running", "kept", "late", "decided", "touched")],

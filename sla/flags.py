@@ -16,7 +16,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 
 from calendars.engine import business_minutes_between
 from core.bulk import bulk_insert
@@ -77,8 +77,37 @@ def flags_insert(*, flags: Sequence[Flag], at: datetime) -> list[Flag]:
                     created.append(flag)
                 except IntegrityError:
                     logger.info("flag %s of clock %s already raised", flag.kind, flag.clock_id)
-        notifications_queue(flags=created, at=at)
+        warnings_supersede(created)
+        # A flag resolved already when noticed (a clock stopped late during an outage)
+        # is recorded, not announced: nobody needs telling of what is over.
+        notifications_queue(flags=[f for f in created if f.state == Flag.State.OPEN], at=at)
     return created
+
+
+SUPERSEDED_NOTE = "the first-touch due time passed: the breach follows it"
+
+
+def warnings_supersede(flags: Sequence[Flag]) -> int:
+    """The at-risk warnings still open at the due time of their clock's first-touch
+    breach, among `flags`, are superseded by it: resolved, dated at its due time, linked
+    to it (one UPDATE). A warning raised resolved at that due time (the clock stopped
+    late unseen, sla.flags.at_risk_flag) is linked the same way. Returns how many."""
+    clocks = [f.clock_id for f in flags if f.kind == Flag.Kind.FIRST_TOUCH_BREACHED]
+    if not clocks:
+        return 0
+    breach = Flag.objects.filter(clock_id=OuterRef("clock_id"), kind=Flag.Kind.FIRST_TOUCH_BREACHED)
+    due = Subquery(breach.values("raised_at")[:1])
+    return Flag.objects.filter(
+        Q(state=Flag.State.OPEN) | Q(resolved_at__gte=due),
+        clock_id__in=clocks,
+        kind=Flag.Kind.FIRST_TOUCH_AT_RISK,
+        superseded_by__isnull=True,
+    ).update(
+        state=Flag.State.RESOLVED,
+        resolved_at=Subquery(breach.values("raised_at")[:1]),
+        superseded_by=Subquery(breach.values("id")[:1]),
+        resolution_note=SUPERSEDED_NOTE,
+    )
 
 
 def _name_owners_then(flags: Sequence[Flag]) -> None:
@@ -167,12 +196,28 @@ def breach_flag(facts: ClockFacts, *, at: datetime, note: str = "") -> Flag:
     )
 
 
-def at_risk_flag(facts: ClockFacts, *, at: datetime) -> Flag:
+def at_risk_flag(facts: ClockFacts, *, at: datetime, note: str = "") -> Flag:
+    """The at-risk warning of a first-touch clock, dated at its at-risk time; resolved
+    already if the clock has stopped (the checks were down when it passed): when it
+    stopped, or at the due time when it stopped late (its breach supersedes it)."""
     since = local_text(facts.at_risk_at, facts.timezone)
     due = local_text(facts.due_at, facts.timezone)
     detail = f"first touch due {due} ({_window_text(facts)}) untouched at risk since {since}"
+    fields = {}
+    if facts.stopped_at is not None:
+        late = facts.stopped_at > facts.due_at
+        fields = {
+            "state": Flag.State.RESOLVED,
+            "resolved_at": facts.due_at if late else facts.stopped_at,
+            "resolution_note": SUPERSEDED_NOTE if late else note,
+        }
     return _clock_flag(
-        facts, kind=Flag.Kind.FIRST_TOUCH_AT_RISK, raised_at=facts.at_risk_at, at=at, detail=detail
+        facts,
+        kind=Flag.Kind.FIRST_TOUCH_AT_RISK,
+        raised_at=facts.at_risk_at,
+        at=at,
+        detail=detail,
+        **fields,
     )
 
 
@@ -281,6 +326,22 @@ def stop_note(clock, calendar) -> str:
     return f"{what} late at {when} ({late} business minutes late)"
 
 
+def _in_time(clock: Clock) -> bool:
+    return clock.stopped_at is not None and clock.stopped_at <= clock.due_at
+
+
+def _warning_missed(clock: Clock) -> bool:
+    """A first-touch clock stopped past its at-risk time that no check had warned of (the
+    checks were down): its warning is raised all the same, resolved already."""
+    return (
+        clock.kind == Clock.Kind.FIRST_TOUCH
+        and clock.at_risk_at is not None
+        and clock.at_risk_flagged_at is None
+        and clock.stopped_at is not None
+        and clock.stopped_at >= clock.at_risk_at
+    )
+
+
 @transaction.atomic
 def flags_settle_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
     """Settle the flags of a clock that has just stopped; safe to call on every stop.
@@ -293,13 +354,13 @@ def flags_settle_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
     Returns the flags raised or resolved.
     """
     open_flags = list(Flag.objects.filter(clock_id=clock.pk, state=Flag.State.OPEN))
-    if not open_flags and clock.stopped_at is not None and clock.stopped_at <= clock.due_at:
+    if not open_flags and _in_time(clock) and not _warning_missed(clock):
         return []  # stopped in time with nothing to settle: the common case, one query
     clock = Clock.objects.select_related("lead__terms__agreement__calendar").get(pk=clock.pk)
     if clock.state != Clock.State.STOPPED or clock.stopped_at is None:
         return []
     late = clock.stopped_at > clock.due_at
-    if not late and not open_flags:
+    if not late and not open_flags and not _warning_missed(clock):
         return []
     terms = getattr(clock.lead, "terms", None)
     if terms is None:
@@ -312,7 +373,10 @@ def flags_settle_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
     claimed = late and Clock.objects.filter(id=clock.id, breached_at__isnull=True).update(
         breached_at=F("due_at")
     )
-    if claimed:
+    warn = _warning_missed(clock) and Clock.objects.filter(
+        id=clock.id, at_risk_flagged_at__isnull=True
+    ).update(at_risk_flagged_at=F("at_risk_at"))
+    if claimed or warn:
         facts = ClockFacts(
             id=clock.id,
             lead_id=clock.lead_id,
@@ -327,7 +391,11 @@ def flags_settle_for_clock(*, clock: Clock, at: datetime) -> list[Flag]:
             agreement_id=agreement.id,
             timezone=calendar.timezone,
         )
-        settled += flags_insert(flags=[breach_flag(facts, at=at, note=note)], at=at)
+        # The warning first, so that the breach, raised after it, supersedes it.
+        if warn:
+            settled += flags_insert(flags=[at_risk_flag(facts, at=at, note=note)], at=at)
+        if claimed:
+            settled += flags_insert(flags=[breach_flag(facts, at=at, note=note)], at=at)
     Flag.objects.filter(id__in=[f.id for f in open_flags], state=Flag.State.OPEN).update(
         state=Flag.State.RESOLVED, resolved_at=clock.stopped_at, resolution_note=note
     )

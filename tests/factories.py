@@ -104,6 +104,9 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     monthly_quota = 200
     min_acceptance_percent = 80
     pacing_tolerance_percent = 10
+    # Most tests deliver the same address many times and mean distinct leads: the
+    # duplicate rule (sla.duplicates, 30 days by default) is off unless a test asks.
+    duplicate_window_days = 0
 
     @factory.post_generation
     def first_version(self, create, extracted, **kwargs):
@@ -148,7 +151,8 @@ class LeadFactory(factory.django.DjangoModelFactory):
             lead_terms_attach(lead=lead, agreement=agreement)
             if lead.team_id is None:
                 lead.team = agreement.sales_team
-                lead.save(update_fields=["team"])
+            lead.marketing_team_id = agreement.marketing_team_id
+            lead.save(update_fields=["team", "marketing_team"])
         return lead
 
 

@@ -15,8 +15,10 @@ from sla.selectors import flags_visible_to
 
 
 class FlagSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    resolved_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Flag
@@ -37,8 +39,14 @@ class FlagSerializer(serializers.ModelSerializer):
             "resolved_at",
             "resolved_by",
             "resolution_note",
+            "superseded_by",
         ]
         read_only_fields = fields
+        extra_kwargs = {  # noqa: RUF012 (DRF reads it as is)
+            "superseded_by": {
+                "help_text": "For an at-risk warning: the breach that followed it and resolved it."
+            }
+        }
 
 
 class ResolveInput(serializers.Serializer):

@@ -27,8 +27,22 @@ from django.db.models import F, OuterRef, QuerySet, Subquery
 from calendars.engine import WorkCalendar
 from leads.models import Lead
 from sla.checks.setbased import clocks_flag, clocks_left
-from sla.flags import ClockFacts, at_risk_flag, breach_flag, flags_insert, stop_note
-from sla.models import AT_RISK_UNCLAIMED, BREACH_UNCLAIMED, STOPPED_LATE, Clock, Flag
+from sla.flags import (
+    ClockFacts,
+    at_risk_flag,
+    breach_flag,
+    flags_insert,
+    stop_note,
+    warnings_supersede,
+)
+from sla.models import (
+    AT_RISK_UNCLAIMED,
+    BREACH_UNCLAIMED,
+    STOPPED_LATE,
+    STOPPED_PAST_RISK,
+    Clock,
+    Flag,
+)
 from sla.notify.recipients import notifications_queue
 
 logger = logging.getLogger(__name__)
@@ -117,9 +131,22 @@ def _breaches(kind: str, at: datetime) -> list[Flag]:
         claim=claim,
         at=at,
     )
+    note = _stop_notes()
+    return created + _flag_clocks(
+        candidates=_stopped_late(kind, at),
+        fields=ROW_FIELDS + CALENDAR_FIELDS,
+        build=lambda row: breach_flag(ClockFacts.from_row(row), at=at, note=note(row)),
+        claim=claim,
+        at=at,
+    )
+
+
+def _stop_notes() -> Callable[[dict], str]:
+    """How a stopped clock's row stopped, in words (sla.flags.stop_note), each calendar
+    built once."""
     calendars: dict[int, WorkCalendar] = {}
 
-    def build_late(row: dict) -> Flag:
+    def note(row: dict) -> str:
         calendar_id = row[f"{TERMS}calendar_id"]
         if calendar_id not in calendars:
             calendars[calendar_id] = WorkCalendar.from_spec(
@@ -127,16 +154,9 @@ def _breaches(kind: str, at: datetime) -> list[Flag]:
                 row[f"{TERMS}calendar__working_hours"],
                 row[f"{TERMS}calendar__holidays"] or [],
             )
-        facts = ClockFacts.from_row(row)
-        return breach_flag(facts, at=at, note=stop_note(facts, calendars[calendar_id]))
+        return stop_note(ClockFacts.from_row(row), calendars[calendar_id])
 
-    return created + _flag_clocks(
-        candidates=_stopped_late(kind, at),
-        fields=ROW_FIELDS + CALENDAR_FIELDS,
-        build=build_late,
-        claim=claim,
-        at=at,
-    )
+    return note
 
 
 def _set_based() -> bool:
@@ -147,7 +167,8 @@ def _breaches_set_based(kind: str, at: datetime) -> list[Flag]:
     # Nothing due is the common case: one probe of the partial indexes, and done.
     if not clocks_left(what="breach", clock_kind=kind, at=at):
         return []
-    created = clocks_flag(what="breach", clock_kind=kind, at=at)
+    # A first-touch breach supersedes the clock's at-risk warning, in the same transaction.
+    created = clocks_flag(what="breach", clock_kind=kind, at=at, queue=warnings_supersede)
     # Left unclaimed: clocks stopped late unseen (the checks were down; the note needs the
     # calendar engine), poisoned rows (to log), rows a lead action held. Rare: the same
     # probe, and the portable path only when it finds any.
@@ -173,11 +194,24 @@ def next_touch_breached(*, at: datetime) -> list[Flag]:
 def at_risk_portable(at: datetime) -> list[Flag]:
     """The at-risk claim of the portable path (SQLite, and the reference in the tests)."""
     candidates = Clock.objects.filter(AT_RISK_UNCLAIMED).at_risk(at).order_by("at_risk_at")
-    return _flag_clocks(
+    claim = {"at_risk_flagged_at": F("at_risk_at")}
+    created = _flag_clocks(
         candidates=candidates,
         fields=ROW_FIELDS,
         build=lambda row: at_risk_flag(ClockFacts.from_row(row), at=at),
-        claim={"at_risk_flagged_at": F("at_risk_at")},
+        claim=claim,
+        at=at,
+    )
+    # Stopped past the at-risk time before any check warned of it (the checks were down,
+    # or the clock was stopped without flags_settle_for_clock): warned all the same,
+    # resolved already. The partial index clock_late_warning_unflagged finds them.
+    stopped = Clock.objects.filter(AT_RISK_UNCLAIMED, STOPPED_PAST_RISK, at_risk_at__lte=at)
+    note = _stop_notes()
+    return created + _flag_clocks(
+        candidates=stopped.order_by("at_risk_at"),
+        fields=ROW_FIELDS + CALENDAR_FIELDS,
+        build=lambda row: at_risk_flag(ClockFacts.from_row(row), at=at, note=note(row)),
+        claim=claim,
         at=at,
     )
 

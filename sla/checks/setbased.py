@@ -122,6 +122,10 @@ LEFT_SQL = {
         SELECT (
             SELECT id FROM sla_clock WHERE state = 'running' AND at_risk_flagged_at IS NULL
               AND kind = 'first_touch' AND at_risk_at <= %(at)s ORDER BY at_risk_at LIMIT 1
+        ) IS NOT NULL OR (
+            SELECT id FROM sla_clock WHERE state = 'stopped' AND at_risk_flagged_at IS NULL
+              AND kind = 'first_touch' AND stopped_at >= at_risk_at AND at_risk_at <= %(at)s
+            ORDER BY at_risk_at LIMIT 1
         ) IS NOT NULL""",
 }
 

@@ -20,11 +20,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import may_log_commitment
+from accounts.models import Role
 from calendars.engine import WorkCalendar
 from calendars.months import business_days_elapsed, business_days_in_month, month_of
 from core.errors import RuleRefused
 from leads.models import Lead
 from sla.agreements import MAX_QUOTA, commitment_log
+from sla.books import closes_at, month_period
 from sla.compliance import MonthWindow, expected_to_date, marketing_figures, month_window, percent
 from sla.models import MonthlyCommitment
 from sla.selectors import agreements_visible_to
@@ -251,6 +253,7 @@ def _cards(user, now, *, failed: dict | None = None) -> list[dict]:
                 "chart_id": f"pacing-{agreement.pk}",
                 "acceptance": acceptance[agreement.pk],
                 "can_log": may_log_commitment(user, agreement),
+                "can_reopen": user.role == Role.ADMIN,
             }
         )
     return cards
@@ -268,6 +271,9 @@ def _month_row(agreement, calendar, logged, year_month, now, current, failed) ->
         "status_label": figures["status"].replace("_", " ").capitalize(),
         "started": now >= window.start,
         "current": (y, m) == (current.year, current.month),
+        # open, grace (over, still taking late leads) or closed (final; sla.books)
+        "period": month_period(agreement, y, m, now),
+        "closes_at": closes_at(agreement, y, m),
         "quota": figures["committed"],
         "note": "",
         "errors": {},

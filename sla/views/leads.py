@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -29,8 +30,8 @@ from accounts.access import (
 from accounts.models import Role, Team
 from core.paging import KnownCountPaginator
 from funnel.models import Stage
-from leads.models import Lead, ReasonCode, Touch
-from leads.selectors import leads_visible_to
+from leads.models import Lead, OwnerChange, ReasonCode, Touch
+from leads.selectors import assignments, leads_visible_to
 from sla.clocks import SlaStatus
 from sla.compliance import current_month, month_window, sales_by_owner, sales_by_rep
 from sla.filters import LeadFilter
@@ -366,6 +367,18 @@ def visible_lead(request, pk: int) -> Lead:
     )
 
 
+def duplicates_of(user, lead: Lead) -> list[dict]:
+    """The leads that repeat this one's e-mail (sla.duplicates), each linked when the
+    viewer may open it (a rep is told of a duplicate of their lead, not given it)."""
+    visible = leads_visible_to(user).filter(duplicate_of=lead).values_list("pk", flat=True)
+    rows = Lead.objects.filter(duplicate_of=lead).order_by("received_at", "pk")
+    visible = set(visible)
+    return [
+        {"pk": pk, "received_at": at, "visible": pk in visible}
+        for pk, at in rows.values_list("pk", "received_at")
+    ]
+
+
 @login_required
 def lead_detail(request, pk: int):
     lead = visible_lead(request, pk)
@@ -389,6 +402,13 @@ def lead_detail(request, pk: int):
     ]
     for flag in open_flags:
         flag.resolvable = may_resolve_flag(request.user, flag)
+    prefetch_related_objects(
+        [lead],
+        Prefetch(
+            "owner_changes",
+            queryset=OwnerChange.objects.select_related("from_owner", "to_owner", "by"),
+        ),
+    )
     return render(
         request,
         "sla/lead_detail.html",
@@ -401,6 +421,8 @@ def lead_detail(request, pk: int):
             "zone": zone,
             "timeline": timeline,
             "open_flags": open_flags,
+            "assignments": assignments(lead),
+            "duplicates": duplicates_of(request.user, lead),
             "score": score_breakdown(lead),
             "can_act": can_act,
             "now": now,

@@ -175,6 +175,14 @@ def test_a_closed_lead_takes_no_callback(world, touched):
     assert not Callback.objects.exists()
 
 
+def test_closing_a_lead_clears_its_pending_callback_from_the_inbox(world, touched):
+    lead_callback(lead=touched, by=world.sam, at=TUESDAY_2PM, now=MONDAY_11AM)
+    assert fresh(touched).sla_callback_at == TUESDAY_2PM
+    lead_abandon(lead=touched, by=world.morgan, reason="Gone", override=True, now=MONDAY_11AM)
+    assert fresh(touched).sla_callback_at is None
+    assert Callback.objects.count() == 1  # the history stays
+
+
 def test_a_lead_that_does_not_qualify_has_no_clock_to_pause(world):
     lead = deliver(world, company_size=5)
     assert lead.qualifies is False

@@ -247,9 +247,13 @@ def test_a_late_stop_resolves_the_open_breach_with_how_late_it_came():
 def test_a_late_stop_no_check_saw_is_flagged_at_once_and_resolved():
     clock = stop(clock_for(), DUE + timedelta(hours=2), reason="rejected")
 
-    [flag] = flags_settle_for_clock(clock=clock, at=DUE + timedelta(hours=2))
+    settled = flags_settle_for_clock(clock=clock, at=DUE + timedelta(hours=2))
 
-    assert flag.kind == Flag.Kind.FIRST_TOUCH_BREACHED
+    # Its at-risk warning, missed too, is raised with it, superseded by the breach.
+    [warning] = [f for f in settled if f.kind == Flag.Kind.FIRST_TOUCH_AT_RISK]
+    [flag] = [f for f in settled if f.kind == Flag.Kind.FIRST_TOUCH_BREACHED]
+    warning.refresh_from_db()
+    assert (warning.raised_at, warning.superseded_by_id) == (AT_RISK, flag.id)
     assert (flag.raised_at, flag.state) == (DUE, Flag.State.RESOLVED)
     assert (
         flag.resolution_note == "rejected late at Tue 1 Dec 16:00 EST (120 business minutes late)"

@@ -93,6 +93,7 @@ def test_a_flag_reads_as_the_contract_says(api_client, world):
         "resolved_at": None,
         "resolved_by": None,
         "resolution_note": "",
+        "superseded_by": None,
     }
 
 

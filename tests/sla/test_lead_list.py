@@ -162,8 +162,8 @@ def test_a_lead_detail_takes_a_fixed_number_of_queries(
         )
     api_client.force_authenticate(user=world.morgan)
     # The manager's scope (two small reads), the lead, its team and definition version,
-    # its clocks, its touches, its stage history.
-    with time_machine.travel(MONDAY_10AM, tick=False), django_assert_max_num_queries(8):
+    # its clocks, its touches, its stage history, its changes of hands.
+    with time_machine.travel(MONDAY_10AM, tick=False), django_assert_max_num_queries(9):
         response = api_client.get(f"/api/leads/{lead.pk}/")
     assert len(response.json()["touches"]) == 10
 
