@@ -70,6 +70,11 @@ def marketing_metrics(card: dict, scope, agreement) -> list[tuple[str, dict]]:
             "Qualified",
             cell(card["delivered_qualified"], leads_url(scope, agreement, qualifies="true")),
         ),
+        # Delivered again while the first lead was open (sla.duplicates): not qualified.
+        (
+            "Duplicates",
+            cell(card.get("duplicates", 0), leads_url(scope, agreement, duplicate="true")),
+        ),
         # The commitment's pace: its page shows the chart it is read from.
         ("Expected to date", cell(card["expected_to_date"], reverse("commitment-list"))),
         (

@@ -29,6 +29,7 @@ ROWS = {
     "compliance",
     "checks_due",
     "checks_idle",
+    "whatif",
 }
 KEYS = {"path", "unit", "median", "p95", "reference", "ratio", "target", "pass", "status"}
 
