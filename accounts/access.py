@@ -32,6 +32,7 @@ __all__ = [
     "may_manage_teams",
     "may_open_admin",
     "may_read_audit",
+    "may_reopen_month",
     "may_override_abandon",
     "may_resolve_flag",
     "may_see_page",
@@ -165,6 +166,11 @@ def team_scope(user) -> Q | None:
 def may_override_abandon(user) -> bool:
     """Only a sales manager (or an admin) may abandon before the attempts are logged."""
     return has_role(user, Role.SALES_MANAGER)
+
+
+def may_reopen_month(user) -> bool:
+    """Reopening a closed month's books (sla.books.month_reopen): admins only."""
+    return is_admin(user)
 
 
 def may_read_audit(user) -> bool:

@@ -23,7 +23,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.access import AdminWritesOthersRead, is_admin, may_log_commitment
+from accounts.access import AdminWritesOthersRead, may_log_commitment, may_reopen_month
 from accounts.models import Team
 from calendars.models import BusinessCalendar
 from core.timeparse import month_field
@@ -347,7 +347,7 @@ class AgreementViewSet(
         """Reopen a closed month (admins), saying why: it takes late leads and a new
         commitment until it closes again, and the month checks judge it again."""
         agreement = get_object_or_404(agreements_visible_to(request.user), pk=pk)
-        if not is_admin(request.user):
+        if not may_reopen_month(request.user):
             raise PermissionDenied("Only an admin reopens a closed month.")
         data = MonthReopenInput(data=request.data)
         data.is_valid(raise_exception=True)

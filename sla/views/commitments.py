@@ -19,8 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.access import may_log_commitment
-from accounts.models import Role
+from accounts.access import may_log_commitment, may_reopen_month
 from calendars.engine import WorkCalendar
 from calendars.months import business_days_elapsed, business_days_in_month, month_of
 from core.errors import RuleRefused
@@ -253,7 +252,7 @@ def _cards(user, now, *, failed: dict | None = None) -> list[dict]:
                 "chart_id": f"pacing-{agreement.pk}",
                 "acceptance": acceptance[agreement.pk],
                 "can_log": may_log_commitment(user, agreement),
-                "can_reopen": user.role == Role.ADMIN,
+                "can_reopen": may_reopen_month(user),
             }
         )
     return cards

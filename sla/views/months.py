@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.access import may_reopen_month
 from core.errors import RuleRefused
 from core.timeparse import local_text, parse_month
 from sla.books import closes_at, month_period, month_reopen, reopened_until
@@ -21,7 +21,7 @@ from sla.models import Agreement, MonthReopening
 
 @login_required
 def month_reopen_view(request, pk: int, month: str):
-    if request.user.role != Role.ADMIN:
+    if not may_reopen_month(request.user):
         raise PermissionDenied("Only an admin reopens a closed month.")
     agreement = get_object_or_404(Agreement.objects.select_related("calendar"), pk=pk)
     try:

@@ -7,7 +7,6 @@ package.json), so the tests need no npm.
 """
 
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Role
-from tests.factories import AgreementFactory, ClockFactory, FlagFactory, LeadFactory, TeamFactory
+from tests.browser.role_world import role_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,32 +35,7 @@ REFUSED = {
 @pytest.fixture
 def world(make_user):
     """One agreement, a person per role in its teams, a few leads and an open flag."""
-    marketing = TeamFactory(name="Demand Gen", kind="marketing")
-    sales = TeamFactory(name="Inside Sales", kind="sales")
-    agreement = AgreementFactory(name="NY inbound", marketing_team=marketing, sales_team=sales)
-    people = {
-        Role.MARKETING: make_user("maria", Role.MARKETING, team="Demand Gen"),
-        Role.SALES: make_user("sam", Role.SALES, team="Inside Sales"),
-        Role.SALES_MANAGER: make_user("morgan", Role.SALES_MANAGER, team="Inside Sales"),
-        Role.EXECUTIVE: make_user("erin", Role.EXECUTIVE),
-        Role.ADMIN: make_user("ada", Role.ADMIN),
-    }
-    now = timezone.now()
-    leads = []
-    for n, hours in enumerate((1, 3, 30)):
-        received = now - timedelta(hours=hours)
-        lead = LeadFactory(
-            agreement=agreement,
-            owner=people[Role.SALES],
-            first_name="Ann",
-            last_name=f"Lee{n}",
-            email=f"ann{n}@acme.test",
-            received_at=received,
-        )
-        ClockFactory(lead=lead, started_at=received)
-        leads.append(lead)
-    FlagFactory(agreement=agreement, lead=leads[-1], team=sales, owner=leads[-1].owner)
-    return {"people": people, "agreement": agreement, "lead": leads[0]}
+    return role_world(make_user)
 
 
 def sign_in(page, live_server, user) -> None:

@@ -8,16 +8,13 @@ listed, and fails on any. The polls that used htmx's eval'd trigger filters stil
 (tests/browser/test_rep_journey.py and test_dashboard_journey.py show their timing).
 """
 
-from datetime import timedelta
-
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.utils import timezone
 
 from accounts.models import Role
 from sla.models import ImportJob
-from tests.factories import AgreementFactory, ClockFactory, FlagFactory, LeadFactory, TeamFactory
+from tests.browser.role_world import role_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,31 +32,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 @pytest.fixture
 def world(make_user):
     """One agreement, a person per role in its teams, leads with clocks, a flag, an import."""
-    marketing = TeamFactory(name="Demand Gen", kind="marketing")
-    sales = TeamFactory(name="Inside Sales", kind="sales")
-    agreement = AgreementFactory(name="NY inbound", marketing_team=marketing, sales_team=sales)
-    people = {
-        Role.MARKETING: make_user("maria", Role.MARKETING, team="Demand Gen"),
-        Role.SALES: make_user("sam", Role.SALES, team="Inside Sales"),
-        Role.SALES_MANAGER: make_user("morgan", Role.SALES_MANAGER, team="Inside Sales"),
-        Role.EXECUTIVE: make_user("erin", Role.EXECUTIVE),
-        Role.ADMIN: make_user("ada", Role.ADMIN),
-    }
-    now = timezone.now()
-    leads = []
-    for n, hours in enumerate((1, 3, 30)):
-        received = now - timedelta(hours=hours)
-        lead = LeadFactory(
-            agreement=agreement,
-            owner=people[Role.SALES],
-            first_name="Ann",
-            last_name=f"Lee{n}",
-            email=f"ann{n}@acme.test",
-            received_at=received,
-        )
-        ClockFactory(lead=lead, started_at=received)
-        leads.append(lead)
-    FlagFactory(agreement=agreement, lead=leads[-1], team=sales, owner=leads[-1].owner)
+    world = role_world(make_user)
+    people, agreement, now = world["people"], world["agreement"], world["now"]
     # A running import: its page shows the progress bar whose width the script sets.
     job = ImportJob.objects.create(
         state=ImportJob.State.RUNNING,
@@ -74,7 +48,7 @@ def world(make_user):
         started_at=now,
         heartbeat_at=now,
     )
-    return {"people": people, "agreement": agreement, "lead": leads[0], "job": job}
+    return {**world, "job": job}
 
 
 @pytest.fixture

@@ -182,3 +182,21 @@ def test_a_lead_answers_who_held_it_from_when_to_when_and_who_moved_it(api_clien
         {"owner": "sam", "from": "2026-12-07T15:00:00Z", "to": "2026-12-07T17:00:00Z", "by": None},
         {"owner": "sofia", "from": "2026-12-07T17:00:00Z", "to": None, "by": "morgan"},
     ]
+
+
+def test_the_dashboard_counts_duplicates_linked_to_exactly_those_leads(api_client, client, world):
+    deliver(api_client, world, "ann@example.com", MONDAY)
+    deliver(api_client, world, "ann@example.com", MONDAY + timedelta(hours=1))
+    deliver(api_client, world, "bob@example.com", MONDAY + timedelta(hours=1))
+    client.force_login(world.erin)
+    with time_machine.travel(MONDAY + timedelta(hours=2), tick=False):
+        blocks = client.get("/compliance/", {"month": "2026-12"}).context["blocks"]
+        [row] = [
+            row
+            for side in blocks[1]["sides"]
+            for row in side["rows"]
+            if row["label"] == "Duplicates"
+        ]
+        assert row["now"]["value"] == 1
+        listed = client.get(row["now"]["url"]).context["page"].paginator.count
+    assert listed == 1
