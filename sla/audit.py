@@ -22,7 +22,7 @@ from accounts.models import Absence, Team, User
 from calendars.models import BusinessCalendar
 from funnel.models import Stage
 from leads.models import LeadDefinitionVersion, OwnerChange, ReasonCode
-from sla.models import AgreementVersion, Callback, Flag, MonthlyCommitment
+from sla.models import AgreementVersion, Callback, Flag, MonthlyCommitment, MonthReopening
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
@@ -332,6 +332,27 @@ def _flag_entries(*, before, since, who_id, limit) -> list[Entry]:
     ]
 
 
+def _reopening_entries(*, before, since, who_id, limit) -> list[Entry]:
+    """Closed months an admin reopened (sla.books.month_reopen), with the reason."""
+    rows = MonthReopening.objects.select_related("agreement")
+    rows = _window(rows, "at", "by_id", before=before, since=since, who_id=who_id)
+    page = list(rows.order_by("-at", "-id")[:limit])
+    names = _names(row.by_id for row in page)
+    return [
+        Entry(
+            at=row.at,
+            who=_username(row.by_id, names),
+            kind="closed months",
+            subject=f"{row.month} of {row.agreement.name}",
+            action="reopened",
+            changes=[("period", "closed", "open")],
+            note=row.reason,
+            url=_url("month-reopen", row.agreement_id, row.month),
+        )
+        for row in page
+    ]
+
+
 KINDS = (
     "people",
     "teams",
@@ -343,6 +364,7 @@ KINDS = (
     "reason codes",
     "assignments",
     "flags",
+    "closed months",
     "absences",
     "callbacks",
 )
@@ -371,5 +393,7 @@ def audit_entries(
         entries += _owner_entries(**common)
     if kind in (None, "flags"):
         entries += _flag_entries(**common)
+    if kind in (None, "closed months"):
+        entries += _reopening_entries(**common)
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]

@@ -4,6 +4,7 @@ for admins and executives, a constant number of queries per page."""
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -159,3 +160,20 @@ def test_the_who_and_period_filters_keep_only_what_they_name():
     assert [e.at for e in recent] == [now]
     older = entries(kind="assignments", before=now)
     assert [e.at for e in older] == [old]
+
+
+def test_a_reopened_month_is_recorded_with_who_and_why(client):
+    from sla.books import month_reopen
+
+    with time_machine.travel(datetime(2026, 11, 2, 14, 0, tzinfo=UTC), tick=False):
+        agreement = AgreementFactory(name="NY")
+    ada = UserFactory(username="ada", role=Role.ADMIN, password="!")
+    at = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
+    month_reopen(agreement=agreement, month="2026-11", reason="late CRM sync", by=ada, now=at)
+
+    [entry] = entries(kind="closed months")
+    assert (entry.who, entry.subject, entry.action) == ("ada", "2026-11 of NY", "reopened")
+    assert entry.note == "late CRM sync" and entry.at == at
+    client.force_login(ada)
+    page = client.get("/audit/?kind=closed months").content.decode()
+    assert "late CRM sync" in page and "2026-11 of NY" in page
